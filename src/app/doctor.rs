@@ -1,0 +1,62 @@
+//! `doctor`: every problem of every identity, with its fix.
+
+use crate::core::identity::{Identity, Kind, Problem, Severity, Source};
+use crate::store::scan::Scan;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    pub id: String,
+    pub kind: Kind,
+    pub source: Source,
+    pub location: String,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub identities_checked: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: Vec<Problem>,
+    pub identities: Vec<Entry>,
+}
+
+pub fn doctor(scan: &Scan) -> Report {
+    let all = scan
+        .found
+        .iter()
+        .flat_map(|f| f.identity.problems.iter())
+        .chain(scan.notes.iter());
+    let (errors, warnings) = all.fold((0, 0), |(e, w), p| match p.severity {
+        Severity::Error => (e + 1, w),
+        Severity::Warning => (e, w + 1),
+    });
+    Report {
+        ok: errors == 0,
+        identities_checked: scan.found.len(),
+        errors,
+        warnings,
+        notes: scan.notes.clone(),
+        identities: scan
+            .found
+            .iter()
+            .map(|f| &f.identity)
+            .filter(|i| !i.problems.is_empty())
+            .map(entry)
+            .collect(),
+    }
+}
+
+fn entry(i: &Identity) -> Entry {
+    let mut problems = i.problems.clone();
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    Entry {
+        id: i.id.clone(),
+        kind: i.kind,
+        source: i.source,
+        location: i.location.clone(),
+        problems,
+    }
+}

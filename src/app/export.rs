@@ -1,0 +1,63 @@
+//! `export`: one identity's private key in an env-ready format.
+
+use crate::app::{AppError, Context};
+use crate::core::export::{self, Format, Request, Target};
+use crate::core::identity::{Identity, Kind};
+use crate::store::disk::{self, Found, SecretRef};
+use crate::store::env;
+use crate::store::scan::Scan;
+use zeroize::Zeroizing;
+
+pub struct Exported {
+    pub identity: Identity,
+    pub format: Format,
+    pub target: Target,
+    pub text: Zeroizing<String>,
+}
+
+pub fn default_target(kind: Kind) -> Target {
+    match kind {
+        Kind::Agent => Target::Agent,
+        Kind::McpServer => Target::McpServer,
+    }
+}
+
+pub fn load_key(ctx: &Context, found: &Found) -> Result<crate::core::key::KeyPair, AppError> {
+    Ok(match &found.secret {
+        SecretRef::Env(var) => env::load_secret(&ctx.env, var)?,
+        other => disk::load_secret_file(other)?,
+    })
+}
+
+pub fn export(
+    ctx: &Context,
+    scan: &Scan,
+    query: &str,
+    format: Format,
+    target: Option<Target>,
+) -> Result<Exported, AppError> {
+    let found = crate::app::resolve::resolve(&scan.found, query)?;
+    let key = load_key(ctx, found)?;
+    let target = target.unwrap_or_else(|| default_target(found.identity.kind));
+    let label = match (&found.identity.name, found.identity.source) {
+        (Some(n), _) => n.clone(),
+        (None, crate::core::identity::Source::Env) => {
+            format!("capiscio-{}", found.identity.kind.as_str())
+        }
+        (None, _) => found.identity.id.clone(),
+    };
+    let text = export::render(
+        format,
+        &Request {
+            key: &key,
+            target,
+            label: &label,
+        },
+    );
+    Ok(Exported {
+        identity: found.identity.clone(),
+        format,
+        target,
+        text,
+    })
+}

@@ -1,0 +1,30 @@
+//! Service functions shared by the CLI and (later) the TUI. They return plain data;
+//! they never print and never draw.
+
+pub mod context;
+pub mod doctor;
+pub mod export;
+pub mod generate;
+pub mod resolve;
+
+pub use context::Context;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
+    #[error(transparent)]
+    Load(#[from] crate::store::disk::LoadError),
+    #[error(transparent)]
+    Write(#[from] crate::store::fs::WriteError),
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+    #[error(
+        "`{0}` cannot be an identity id: use letters, digits, `-`, `_` or `.` (a UUID for agents the SDK should discover)"
+    )]
+    InvalidId(String),
+    #[error("{0}")]
+    Refused(String),
+}

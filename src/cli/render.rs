@@ -1,0 +1,344 @@
+//! Human output. Wording mirrors the TUI; `--json` output is the serialised model.
+
+use crate::app::doctor::Report;
+use crate::core::identity::{Identity, Problem, Severity, Source};
+use crate::core::ids;
+use std::fmt::Write as _;
+
+/// One glyph for an identity's health; colour is never the only signal.
+pub fn health_glyph(i: &Identity) -> &'static str {
+    match i.worst() {
+        Some(Severity::Error) => "✖",
+        Some(Severity::Warning) => "▲",
+        None if i.source == Source::Env => "◆",
+        None => "●",
+    }
+}
+
+fn severity_glyph(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "✖",
+        Severity::Warning => "▲",
+    }
+}
+
+/// Middle-shortened DID: method, first five and last three of the key part.
+pub fn short_did(did: &str) -> String {
+    let chars: Vec<char> = did.chars().collect();
+    if chars.len() <= 24 {
+        return did.to_string();
+    }
+    let prefix = if did.starts_with("did:key:") {
+        13
+    } else {
+        13.min(chars.len())
+    };
+    let head: String = chars[..prefix].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+pub fn badge_cell(i: &Identity, now: i64) -> String {
+    match &i.badge {
+        None => "–".into(),
+        Some(b) => {
+            let when = if b.expires_at > now {
+                ids::duration(b.expires_at - now)
+            } else {
+                "exp".into()
+            };
+            format!("{} {when}", b.state.as_str())
+        }
+    }
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n >= width {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
+}
+
+pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
+    if ids_.is_empty() {
+        let mut out = String::from(
+            "No CapiscIO identities found.\nCreate one with `capiscio-tui generate --kind agent`.\n",
+        );
+        push_notes(&mut out, notes);
+        return out;
+    }
+    let headers = [
+        "",
+        "KIND",
+        "ID",
+        "NAME",
+        "SOURCE",
+        "DID",
+        "FINGERPRINT",
+        "BADGE",
+        "PROBLEMS",
+    ];
+    let rows: Vec<[String; 9]> = ids_
+        .iter()
+        .map(|i| {
+            let mut codes: Vec<&str> = i.problems.iter().map(|p| p.code.as_str()).collect();
+            codes.dedup();
+            [
+                health_glyph(i).to_string(),
+                i.kind.as_str().to_string(),
+                i.id.clone(),
+                i.name.clone().unwrap_or_else(|| "–".into()),
+                format!(
+                    "{}{}",
+                    i.source.as_str(),
+                    if i.effective { "" } else { " (unused)" }
+                ),
+                i.did
+                    .as_deref()
+                    .map(short_did)
+                    .unwrap_or_else(|| "–".into()),
+                i.fingerprint.clone().unwrap_or_else(|| "–".into()),
+                badge_cell(i, now),
+                if codes.is_empty() {
+                    "–".into()
+                } else {
+                    codes.join(",")
+                },
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (idx, c) in cells.iter().enumerate() {
+            if idx + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(&pad(c, widths[idx]));
+                l.push_str("  ");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    out.push_str(&line(&headers.map(String::from)));
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    let attention = ids_.iter().filter(|i| i.worst().is_some()).count();
+    let _ = writeln!(
+        out,
+        "\n{} identities · {} need attention{}",
+        ids_.len(),
+        attention,
+        if attention > 0 {
+            " · run `capiscio-tui doctor` for fixes"
+        } else {
+            ""
+        }
+    );
+    push_notes(&mut out, notes);
+    out
+}
+
+fn push_notes(out: &mut String, notes: &[Problem]) {
+    for n in notes {
+        let _ = writeln!(
+            out,
+            "{} {}: {}\n  fix: {}",
+            severity_glyph(n.severity),
+            n.code.as_str(),
+            n.message,
+            n.fix
+        );
+    }
+}
+
+pub fn show(i: &Identity, now: i64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {}", health_glyph(i), i.label());
+    let row = |out: &mut String, k: &str, v: &str| {
+        let _ = writeln!(out, "  {}{v}", pad(k, 13));
+    };
+    row(&mut out, "Kind", i.kind.label());
+    row(&mut out, "Id", &i.id);
+    if let Some(n) = &i.name {
+        row(&mut out, "Name", n);
+    }
+    let source = format!(
+        "{}{}",
+        i.source.as_str(),
+        if i.effective {
+            " · used by the SDK"
+        } else {
+            " · not used by the SDK"
+        }
+    );
+    row(&mut out, "Source", &source);
+    row(&mut out, "Location", &i.location);
+    row(&mut out, "DID", i.did.as_deref().unwrap_or("–"));
+    row(&mut out, "Key DID", i.key_did.as_deref().unwrap_or("–"));
+    row(
+        &mut out,
+        "Fingerprint",
+        i.fingerprint.as_deref().unwrap_or("–"),
+    );
+    match &i.badge {
+        None => row(&mut out, "Badge", "none"),
+        Some(b) => {
+            let level = b
+                .trust_level
+                .as_deref()
+                .map(|l| format!(" · level {l}"))
+                .unwrap_or_default();
+            let ial = b
+                .ial
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|l| format!(" · IAL-{l}"))
+                .unwrap_or_default();
+            row(
+                &mut out,
+                "Badge",
+                &format!("{}{level}{ial}", b.state.as_str()),
+            );
+            row(
+                &mut out,
+                "",
+                &format!(
+                    "expires {} ({})",
+                    ids::relative(b.expires_at, now),
+                    ids::rfc3339(b.expires_at)
+                ),
+            );
+            row(
+                &mut out,
+                "",
+                &format!(
+                    "issued {} ({})",
+                    ids::relative(b.issued_at, now),
+                    ids::rfc3339(b.issued_at)
+                ),
+            );
+            row(
+                &mut out,
+                "",
+                &format!(
+                    "jti {} · iss {}",
+                    if b.jti.is_empty() { "(none)" } else { &b.jti },
+                    b.iss
+                ),
+            );
+            row(&mut out, "", &format!("sub {}", b.sub));
+        }
+    }
+    if let Some(v) = &i.shadowed_by {
+        row(&mut out, "Overridden by", &format!("{v} (env beats disk)"));
+    }
+    if let Some(t) = &i.shadows {
+        row(&mut out, "Overrides", t);
+    }
+    if !i.files.is_empty() {
+        let files: Vec<String> = i
+            .files
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}{}{}",
+                    f.name,
+                    f.mode
+                        .as_deref()
+                        .map(|m| format!(" {m}"))
+                        .unwrap_or_default(),
+                    if f.symlink { " (symlink)" } else { "" }
+                )
+            })
+            .collect();
+        row(&mut out, "Files", &files.join(" · "));
+    }
+    row(
+        &mut out,
+        "Private key",
+        "•••••••• (capiscio-tui export … --format env)",
+    );
+    if i.problems.is_empty() {
+        row(&mut out, "Problems", "none");
+    } else {
+        for (n, p) in i.problems.iter().enumerate() {
+            let label = if n == 0 { "Problems" } else { "" };
+            row(
+                &mut out,
+                label,
+                &format!(
+                    "{} {}: {}",
+                    severity_glyph(p.severity),
+                    p.code.as_str(),
+                    p.message
+                ),
+            );
+            row(&mut out, "", &format!("  fix: {}", p.fix));
+        }
+    }
+    out
+}
+
+pub fn doctor(r: &Report) -> String {
+    let mut out = String::new();
+    for e in &r.identities {
+        let _ = writeln!(
+            out,
+            "{} {} ({}, {}) {}",
+            e.problems
+                .first()
+                .map_or("●", |p| severity_glyph(p.severity)),
+            e.id,
+            e.kind.as_str(),
+            e.source.as_str(),
+            e.location
+        );
+        for p in &e.problems {
+            let _ = writeln!(
+                out,
+                "   {} {}: {}\n     fix: {}",
+                severity_glyph(p.severity),
+                p.code.as_str(),
+                p.message,
+                p.fix
+            );
+        }
+    }
+    push_notes(&mut out, &r.notes);
+    if r.errors == 0 && r.warnings == 0 {
+        let _ = writeln!(out, "✔ No problems in {} identities.", r.identities_checked);
+    } else {
+        let _ = writeln!(
+            out,
+            "{} error(s), {} warning(s) in {} identities.",
+            r.errors, r.warnings, r.identities_checked
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_dids() {
+        assert_eq!(
+            short_did("did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"),
+            "did:key:z6Mkt…Msw"
+        );
+        assert_eq!(short_did("did:web:x"), "did:web:x");
+    }
+}

@@ -1,0 +1,329 @@
+//! Trust badges (RFC-002): compact JWS decoding and the time / self-signature part of
+//! classification. Registry signatures and online status are checked elsewhere.
+
+use crate::core::b64;
+use crate::core::did;
+use crate::core::key::PublicKey;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC-002 §8).
+pub const SKEW_SECS: i64 = 60;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BadgeError {
+    #[error("badge file is empty")]
+    Empty,
+    #[error("not a compact JWS (expected three dot-separated parts, found {0})")]
+    Parts(usize),
+    #[error("JWS {0} is not valid base64url")]
+    Base64(&'static str),
+    #[error("JWS {0} is not a JSON object: {1}")]
+    Json(&'static str, String),
+    #[error("badge claim `{0}` is missing or has the wrong type")]
+    Claim(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Badge {
+    pub alg: String,
+    pub header_kid: Option<String>,
+    pub jti: String,
+    pub iss: String,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub nbf: Option<i64>,
+    pub ial: Option<String>,
+    /// `vc.credentialSubject.level`, a string ("0".."4").
+    pub trust_level: Option<String>,
+    pub domain: Option<String>,
+    /// The subject key embedded in the `key` claim, when it is a decodable Ed25519 JWK.
+    #[serde(skip)]
+    pub key: Option<PublicKey>,
+    /// `cnf.kid`, for IAL-1 badges.
+    pub cnf_kid: Option<String>,
+    #[serde(skip)]
+    signing_input: String,
+    #[serde(skip)]
+    signature: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    jti: Option<serde_json::Value>,
+    iss: Option<String>,
+    sub: Option<String>,
+    iat: Option<serde_json::Number>,
+    exp: Option<serde_json::Number>,
+    nbf: Option<serde_json::Number>,
+    ial: Option<serde_json::Value>,
+    key: Option<serde_json::Value>,
+    cnf: Option<serde_json::Value>,
+    vc: Option<serde_json::Value>,
+}
+
+fn seconds(n: &Option<serde_json::Number>) -> Option<i64> {
+    let n = n.as_ref()?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+}
+
+fn json_part<T: for<'de> Deserialize<'de>>(
+    part: &str,
+    what: &'static str,
+) -> Result<T, BadgeError> {
+    let bytes = b64::url_decode(part).ok_or(BadgeError::Base64(what))?;
+    serde_json::from_slice(&bytes).map_err(|e| BadgeError::Json(what, e.to_string()))
+}
+
+pub fn decode(token: &str) -> Result<Badge, BadgeError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(BadgeError::Empty);
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Err(BadgeError::Parts(parts.len()));
+    }
+    let header: Header = json_part(parts[0], "header")?;
+    let claims: Claims = json_part(parts[1], "payload")?;
+    // An undecodable signature still lets users read the claims; it just never verifies.
+    let signature = b64::url_decode(parts[2])
+        .map(|s| s.to_vec())
+        .unwrap_or_default();
+    let string_claim = |v: &Option<serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let subject = claims
+        .vc
+        .as_ref()
+        .and_then(|vc| vc.get("credentialSubject"));
+    let key = claims
+        .key
+        .as_ref()
+        .and_then(|k| k.get("x"))
+        .and_then(|x| x.as_str())
+        .and_then(b64::url_decode)
+        .and_then(|b| PublicKey::from_slice(&b));
+    Ok(Badge {
+        alg: header.alg.unwrap_or_default(),
+        header_kid: header.kid,
+        jti: string_claim(&claims.jti).unwrap_or_default(),
+        iss: claims.iss.ok_or(BadgeError::Claim("iss"))?,
+        sub: claims.sub.ok_or(BadgeError::Claim("sub"))?,
+        iat: seconds(&claims.iat).ok_or(BadgeError::Claim("iat"))?,
+        exp: seconds(&claims.exp).ok_or(BadgeError::Claim("exp"))?,
+        nbf: seconds(&claims.nbf),
+        ial: string_claim(&claims.ial),
+        trust_level: subject.and_then(|s| s.get("level")).and_then(|l| match l {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }),
+        domain: subject
+            .and_then(|s| s.get("domain"))
+            .and_then(|d| d.as_str())
+            .map(str::to_string),
+        key,
+        cnf_kid: claims
+            .cnf
+            .as_ref()
+            .and_then(|c| c.get("kid"))
+            .and_then(|k| k.as_str())
+            .map(str::to_string),
+        signing_input: format!("{}.{}", parts[0], parts[1]),
+        signature,
+    })
+}
+
+/// Where a badge stands. Online states (revoked, agent-disabled, …) are added by the
+/// registry layer; here we decide what can be decided from the token and the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadgeState {
+    Valid,
+    Expiring,
+    Expired,
+    NotYetValid,
+    SignatureInvalid,
+    /// Inside its validity window, but the registry signature has not been checked (offline).
+    Unverified,
+}
+
+impl BadgeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::SignatureInvalid => "signature-invalid",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
+impl Badge {
+    /// A level-0 badge whose issuer is its own did:key subject.
+    pub fn is_self_signed(&self) -> bool {
+        self.iss == self.sub && did::method(&self.iss) == "key"
+    }
+
+    /// Verifies the signature with the given key (EdDSA only).
+    pub fn verify_with(&self, key: &PublicKey) -> bool {
+        self.alg == "EdDSA" && key.verify(self.signing_input.as_bytes(), &self.signature)
+    }
+
+    pub fn time_state(&self, now: i64) -> Option<BadgeState> {
+        if now >= self.exp.saturating_add(SKEW_SECS) {
+            return Some(BadgeState::Expired);
+        }
+        let not_before = self.nbf.unwrap_or(self.iat);
+        if now.saturating_add(SKEW_SECS) < not_before {
+            return Some(BadgeState::NotYetValid);
+        }
+        None
+    }
+
+    /// Offline classification: time window first, then the self-signature when the
+    /// badge is self-signed; registry badges stay `Unverified` until checked online.
+    pub fn offline_state(&self, now: i64) -> BadgeState {
+        if let Some(s) = self.time_state(now) {
+            return s;
+        }
+        if self.is_self_signed() {
+            let Ok(key) = did::parse_did_key(&self.iss) else {
+                return BadgeState::SignatureInvalid;
+            };
+            if !self.verify_with(&key) {
+                return BadgeState::SignatureInvalid;
+            }
+            return self.lifetime_state(now);
+        }
+        BadgeState::Unverified
+    }
+
+    /// `Expiring` when under 20 % of the lifetime is left, else `Valid`.
+    pub fn lifetime_state(&self, now: i64) -> BadgeState {
+        let lifetime = self.exp.saturating_sub(self.iat).max(1);
+        let left = self.exp.saturating_sub(now);
+        if left.saturating_mul(5) < lifetime {
+            BadgeState::Expiring
+        } else {
+            BadgeState::Valid
+        }
+    }
+
+    /// Whether the badge names this identity: its subject is one of the identity's DIDs
+    /// (or the registry did:web of its id), and an embedded key, if any, is this key.
+    pub fn is_for(&self, dids: &[&str], id: &str, key: Option<&PublicKey>) -> bool {
+        let subject_ok = dids.contains(&self.sub.as_str())
+            || did::parse_did_web(&self.sub)
+                .ok()
+                .and_then(|w| w.agent_id().map(|a| a.eq_ignore_ascii_case(id)))
+                .unwrap_or(false);
+        let key_ok = match (self.key.as_ref(), key) {
+            (Some(embedded), Some(local)) => embedded == local,
+            _ => true,
+        };
+        subject_ok && key_ok
+    }
+}
+
+/// Signs a badge payload with an EdDSA key; used for level-0 self-signed badges and tests.
+pub fn sign_compact(
+    header_json: &str,
+    payload_json: &str,
+    key: &crate::core::key::KeyPair,
+) -> String {
+    let input = format!(
+        "{}.{}",
+        b64::url_encode(header_json.as_bytes()),
+        b64::url_encode(payload_json.as_bytes())
+    );
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", b64::url_encode(&sig))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::key::KeyPair;
+
+    fn self_signed(key: &KeyPair, iat: i64, exp: i64) -> String {
+        let d = key.public().did_key();
+        let payload = format!(
+            r#"{{"jti":"j-1","iss":"{d}","sub":"{d}","iat":{iat},"exp":{exp},"ial":"0","vc":{{"type":["VerifiableCredential","AgentIdentity"],"credentialSubject":{{"level":"0"}}}}}}"#
+        );
+        sign_compact(r#"{"alg":"EdDSA","typ":"JWT"}"#, &payload, key)
+    }
+
+    #[test]
+    fn rfc_example_decodes() {
+        let payload = r#"{"jti":"550e8400-e29b-41d4-a716-446655440000","iss":"https://registry.capisc.io","sub":"did:web:registry.capisc.io:agents:my-agent-001","iat":1733788800,"exp":1733789100,"key":{"kty":"OKP","crv":"Ed25519","x":"..."},"vc":{"type":["VerifiableCredential","AgentIdentity"],"credentialSubject":{"domain":"finance.example.com","level":"1"}}}"#;
+        let token = format!(
+            "{}.{}.SIGNATURE",
+            b64::url_encode(br#"{"alg":"EdDSA","typ":"JWT"}"#),
+            b64::url_encode(payload.as_bytes())
+        );
+        let b = decode(&token).unwrap();
+        assert_eq!(b.jti, "550e8400-e29b-41d4-a716-446655440000");
+        assert_eq!(b.trust_level.as_deref(), Some("1"));
+        assert_eq!(b.domain.as_deref(), Some("finance.example.com"));
+        assert_eq!(b.ial, None);
+        assert_eq!(b.key, None);
+        assert_eq!(b.offline_state(1733788900), BadgeState::Unverified);
+        assert_eq!(b.offline_state(1733789100 + 60), BadgeState::Expired);
+        assert_eq!(b.offline_state(1733788800 - 61), BadgeState::NotYetValid);
+        assert!(b.is_for(&[], "my-agent-001", None));
+        assert!(!b.is_for(&[], "other", None));
+    }
+
+    #[test]
+    fn self_signed_verifies_offline() {
+        let key = KeyPair::generate().unwrap();
+        let tok = self_signed(&key, 1000, 1300);
+        let b = decode(&tok).unwrap();
+        assert!(b.is_self_signed());
+        assert_eq!(b.offline_state(1100), BadgeState::Valid);
+        assert_eq!(b.offline_state(1250), BadgeState::Expiring);
+        // Same claims, signed by a different key: the self-signature must fail.
+        let impostor = KeyPair::generate().unwrap();
+        let d = key.public().did_key();
+        let forged = sign_compact(
+            r#"{"alg":"EdDSA"}"#,
+            &format!(r#"{{"jti":"j","iss":"{d}","sub":"{d}","iat":1000,"exp":1300}}"#),
+            &impostor,
+        );
+        assert_eq!(
+            decode(&forged).unwrap().offline_state(1100),
+            BadgeState::SignatureInvalid
+        );
+        let other = KeyPair::generate().unwrap();
+        assert!(!b.verify_with(other.public()));
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        assert_eq!(decode(""), Err(BadgeError::Empty));
+        assert_eq!(decode("a.b"), Err(BadgeError::Parts(2)));
+        assert_eq!(decode("!.b.c"), Err(BadgeError::Base64("header")));
+        let h = b64::url_encode(b"{}");
+        let p = b64::url_encode(b"[]");
+        assert!(matches!(
+            decode(&format!("{h}.{p}.")),
+            Err(BadgeError::Json("payload", _))
+        ));
+        let p2 = b64::url_encode(br#"{"sub":"x","iat":1,"exp":2}"#);
+        assert_eq!(decode(&format!("{h}.{p2}.")), Err(BadgeError::Claim("iss")));
+    }
+}

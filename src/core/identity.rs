@@ -1,0 +1,227 @@
+//! The identity model shared by `list`, `show`, `doctor`, `--json` and the TUI.
+
+use crate::core::badge::{Badge, BadgeState};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Agent,
+    McpServer,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::McpServer => "mcp-server",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::McpServer => "MCP server",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Disk,
+    Keyring,
+    Env,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disk => "disk",
+            Self::Keyring => "keyring",
+            Self::Env => "env",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// Stable problem codes: `doctor`, `list --json` and the TUI all speak these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    Unreadable,
+    MalformedKey,
+    KeyMismatch,
+    KidMismatch,
+    MissingPrivateKey,
+    MissingPublicJwk,
+    MissingPublicPem,
+    PublicMismatch,
+    PemEscaped,
+    Pkcs8V2,
+    DidTxtMismatch,
+    InsecurePermissions,
+    SymlinkedKey,
+    EnvShadowsDisk,
+    EnvInvalid,
+    EnvTargetUnknown,
+    BadgeMalformed,
+    BadgeExpired,
+    BadgeNotYetValid,
+    BadgeSignatureInvalid,
+    BadgeSubjectMismatch,
+    NotDiscoverable,
+    TildeInKeyDir,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreadable => "unreadable",
+            Self::MalformedKey => "malformed-key",
+            Self::KeyMismatch => "key-mismatch",
+            Self::KidMismatch => "kid-mismatch",
+            Self::MissingPrivateKey => "missing-private-key",
+            Self::MissingPublicJwk => "missing-public-jwk",
+            Self::MissingPublicPem => "missing-public-pem",
+            Self::PublicMismatch => "public-mismatch",
+            Self::PemEscaped => "pem-escaped",
+            Self::Pkcs8V2 => "pkcs8-v2",
+            Self::DidTxtMismatch => "did-txt-mismatch",
+            Self::InsecurePermissions => "insecure-permissions",
+            Self::SymlinkedKey => "symlinked-key",
+            Self::EnvShadowsDisk => "env-shadows-disk",
+            Self::EnvInvalid => "env-invalid",
+            Self::EnvTargetUnknown => "env-target-unknown",
+            Self::BadgeMalformed => "badge-malformed",
+            Self::BadgeExpired => "badge-expired",
+            Self::BadgeNotYetValid => "badge-not-yet-valid",
+            Self::BadgeSignatureInvalid => "badge-signature-invalid",
+            Self::BadgeSubjectMismatch => "badge-subject-mismatch",
+            Self::NotDiscoverable => "not-discoverable",
+            Self::TildeInKeyDir => "tilde-in-key-dir",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub code: Code,
+    /// What is wrong, naming the file.
+    pub message: String,
+    /// What to do about it (a command where we know one).
+    pub fix: String,
+}
+
+impl Problem {
+    pub fn error(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// A badge as shown to users: claims plus its offline state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadgeInfo {
+    pub jti: String,
+    pub iss: String,
+    pub sub: String,
+    pub trust_level: Option<String>,
+    pub ial: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub state: BadgeState,
+}
+
+impl BadgeInfo {
+    pub fn from_badge(b: &Badge, state: BadgeState) -> Self {
+        Self {
+            jti: b.jti.clone(),
+            iss: b.iss.clone(),
+            sub: b.sub.clone(),
+            trust_level: b.trust_level.clone(),
+            ial: b.ial.clone(),
+            issued_at: b.iat,
+            expires_at: b.exp,
+            state,
+        }
+    }
+}
+
+/// A file that belongs to an identity, with its permission bits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileInfo {
+    pub name: String,
+    pub path: String,
+    /// Octal permission bits, e.g. "0600"; absent for env identities.
+    pub mode: Option<String>,
+    pub symlink: bool,
+}
+
+/// Everything we know about one identity. Holds no private key material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub id: String,
+    pub kind: Kind,
+    pub source: Source,
+    /// Directory, or `env:<VAR>` for injected keys.
+    pub location: String,
+    pub name: Option<String>,
+    /// The identity DID the SDK presents (did:web when known, else the key DID).
+    pub did: Option<String>,
+    /// did:key derived from the key itself.
+    pub key_did: Option<String>,
+    pub fingerprint: Option<String>,
+    /// The SDK would use this key for this identity.
+    pub effective: bool,
+    pub badge: Option<BadgeInfo>,
+    pub problems: Vec<Problem>,
+    pub files: Vec<FileInfo>,
+    /// For env identities: the disk identity the SDK would overwrite. For disk
+    /// identities: the env var that overrides them.
+    pub shadows: Option<String>,
+    pub shadowed_by: Option<String>,
+}
+
+impl Identity {
+    pub fn worst(&self) -> Option<Severity> {
+        self.problems.iter().map(|p| p.severity).max()
+    }
+
+    pub fn has_code(&self, code: Code) -> bool {
+        self.problems.iter().any(|p| p.code == code)
+    }
+
+    /// Every string a user may name this identity by.
+    pub fn handles(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str())
+            .chain(self.did.as_deref())
+            .chain(self.key_did.as_deref())
+            .chain(self.fingerprint.as_deref())
+    }
+
+    /// Short label for messages: name when there is one, else the id.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}

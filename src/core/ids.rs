@@ -1,0 +1,102 @@
+//! Identifiers and time text: UUID v4 from given random bytes, RFC 3339 and
+//! human-relative durations from given instants (no clock reads here).
+
+/// A version-4 UUID from 16 random bytes.
+pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h = crate::core::key::hex(&bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Names we accept for identity directories: no path tricks, nothing a shell mangles.
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id != "."
+        && id != ".."
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// `2024-12-10T00:00:00Z` for a Unix time (proleptic Gregorian, UTC).
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// Compact duration: `45s`, `4m 12s`, `3h 5m`, `2d 4h`.
+pub fn duration(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, (s / 60) % 60),
+        _ => format!("{}d {}h", s / 86_400, (s / 3600) % 24),
+    }
+}
+
+/// `in 4m 12s` / `4m 12s ago`.
+pub fn relative(target: i64, now: i64) -> String {
+    if target >= now {
+        format!("in {}", duration(target - now))
+    } else {
+        format!("{} ago", duration(now - target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_bits() {
+        let u = uuid_v4([0xff; 16]);
+        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert!(crate::store::disk::is_uuid(&u));
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1733788800), "2024-12-10T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(relative(100, 40), "in 1m 0s");
+        assert_eq!(relative(0, 7200), "2h 0m ago");
+        assert_eq!(duration(200_000), "2d 7h");
+    }
+
+    #[test]
+    fn safe_ids() {
+        assert!(is_safe_id("my-agent_001.v2"));
+        for bad in ["", ".", "..", "../x", "a/b", ".hidden", "a b", "a\nb"] {
+            assert!(!is_safe_id(bad), "{bad:?}");
+        }
+    }
+}

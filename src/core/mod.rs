@@ -1,0 +1,11 @@
+//! Pure core: formats, DIDs, badges and the identity model. No I/O, no clock reads.
+
+pub mod b64;
+pub mod badge;
+pub mod did;
+pub mod export;
+pub mod identity;
+pub mod ids;
+pub mod jwk;
+pub mod key;
+pub mod pem;

@@ -1,0 +1,740 @@
+//! The on-disk layouts the SDKs use (`keys/<agent>/`, a flat `CAPISCIO_KEY_DIR`,
+//! `mcp-servers/<server>/`): inspecting an identity directory and writing a new one.
+
+use crate::core::badge;
+use crate::core::export::{AGENT_VAR, SERVER_VAR};
+use crate::core::identity::{BadgeInfo, Code, FileInfo, Identity, Kind, Problem, Source};
+use crate::core::jwk::{self, KidStatus};
+use crate::core::key::{KeyPair, PublicKey};
+use crate::core::pem;
+use crate::store::fs::{self as sfs, Overwrite, ReadError, WriteError};
+use std::path::{Path, PathBuf};
+
+pub const AGENT_PRIVATE: &str = "private.jwk";
+pub const AGENT_PUBLIC: &str = "public.jwk";
+pub const AGENT_BADGE: &str = "badge.jwt";
+pub const AGENT_CARD: &str = "agent-card.json";
+pub const DID_TXT: &str = "did.txt";
+pub const SERVER_PRIVATE: &str = "private_key.pem";
+pub const SERVER_PUBLIC: &str = "public_key.pem";
+pub const RESOLVED_ID: &str = ".resolved_server_id";
+
+/// Where the secret half of an identity lives, so that `export` can read it on demand
+/// instead of every listing holding private keys in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    AgentJwk(PathBuf),
+    ServerPem(PathBuf),
+    Env(&'static str),
+    Missing,
+}
+
+/// One discovered identity plus what the scanner needs but users never see.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub identity: Identity,
+    pub public: Option<PublicKey>,
+    pub secret: SecretRef,
+    /// Canonical directory, to avoid listing one directory twice.
+    pub dir: Option<PathBuf>,
+    /// The SDK could load this key (before env-var shadowing is considered).
+    pub loadable: bool,
+}
+
+/// The agent SDK's local discovery only considers directories named like a UUID.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn file_info(dir: &Path, name: &str) -> Option<FileInfo> {
+    let path = dir.join(name);
+    if !sfs::exists(&path) {
+        return None;
+    }
+    Some(FileInfo {
+        name: name.to_string(),
+        path: path.display().to_string(),
+        mode: sfs::mode(&path).map(sfs::mode_string),
+        symlink: sfs::is_symlink(&path),
+    })
+}
+
+fn quoted(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@".contains(&b))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Permission and symlink checks shared by both layouts.
+fn check_files(dir: &Path, private: &str, problems: &mut Vec<Problem>) {
+    let key_path = dir.join(private);
+    if let Some(m) = sfs::mode(&key_path)
+        && m & 0o077 != 0
+    {
+        problems.push(Problem::error(
+            Code::InsecurePermissions,
+            format!(
+                "{private} is readable by other users (mode {})",
+                sfs::mode_string(m)
+            ),
+            format!("chmod 600 {}", quoted(&key_path)),
+        ));
+    }
+    if let Some(m) = sfs::mode(dir)
+        && m & 0o077 != 0
+    {
+        problems.push(Problem::warning(
+            Code::InsecurePermissions,
+            format!(
+                "identity directory is open to other users (mode {}; the SDK creates it that way)",
+                sfs::mode_string(m)
+            ),
+            format!("chmod 700 {}", quoted(dir)),
+        ));
+    }
+    if sfs::is_symlink(&key_path) {
+        let target = std::fs::read_link(&key_path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        problems.push(Problem::warning(
+            Code::SymlinkedKey,
+            format!("{private} is a symlink to {target}"),
+            "replace the link with the key file itself; capiscio-tui will not write through it",
+        ));
+    }
+}
+
+fn read_problem(name: &str, err: &ReadError, id_hint: &str) -> Problem {
+    Problem::error(
+        Code::Unreadable,
+        format!("{name}: {err}"),
+        format!(
+            "fix the file's ownership or restore it from a backup, then run `capiscio-tui show {id_hint}`"
+        ),
+    )
+}
+
+fn read_optional(dir: &Path, name: &str) -> Option<Result<zeroize::Zeroizing<String>, ReadError>> {
+    match sfs::read_small_text(&dir.join(name)) {
+        Err(e) if e.is_not_found() => None,
+        other => Some(other),
+    }
+}
+
+fn card_name(dir: &Path) -> Option<String> {
+    let text = read_optional(dir, AGENT_CARD)?.ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("name")?
+        .as_str()
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+}
+
+/// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
+pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Found {
+    let mut problems = Vec::new();
+    let private = match sfs::read_small_text(&dir.join(AGENT_PRIVATE)) {
+        Ok(text) => match jwk::parse_private(&text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(Problem::error(
+                    Code::MalformedKey,
+                    format!("{AGENT_PRIVATE}: {e}"),
+                    "restore private.jwk from your secrets manager or a backup",
+                ));
+                None
+            }
+        },
+        Err(e) if e.is_not_found() => {
+            problems.push(Problem::error(
+                Code::MissingPrivateKey,
+                format!("{AGENT_PRIVATE} is missing: the SDK cannot sign with this identity"),
+                "restore private.jwk from your secrets manager, or inject it with CAPISCIO_AGENT_PRIVATE_KEY_JWK",
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(read_problem(AGENT_PRIVATE, &e, id));
+            None
+        }
+    };
+    if let Some(p) = &private {
+        if p.x_written.is_none() {
+            problems.push(Problem::error(
+                Code::MalformedKey,
+                format!("{AGENT_PRIVATE} has no `x`: capiscio-core refuses keys without it"),
+                format!("rewrite it from d: `capiscio-tui export {id} --format jwk`"),
+            ));
+        } else if !p.x_matches() {
+            problems.push(Problem::error(
+                Code::KeyMismatch,
+                format!("`x` in {AGENT_PRIVATE} is not the public key of `d`: every signature made with it fails"),
+                "restore the key from a good copy; capiscio-core does not check this and signs garbage",
+            ));
+        }
+        match p.kid_status() {
+            KidStatus::Matches => {}
+            KidStatus::OtherMethod(k) => problems.push(Problem::warning(
+                Code::KidMismatch,
+                format!("{AGENT_PRIVATE} kid is {k}, not the key's did:key"),
+                "set kid to the key DID shown by `capiscio-tui show`",
+            )),
+            other => problems.push(Problem::warning(
+                Code::KidMismatch,
+                format!("{AGENT_PRIVATE} kid {}", describe_kid(&other)),
+                "set kid to the key DID shown by `capiscio-tui show`",
+            )),
+        }
+    }
+    let public_jwk = match sfs::read_small_text(&dir.join(AGENT_PUBLIC)) {
+        Ok(text) => match jwk::parse_public(&text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(Problem::error(
+                    Code::MalformedKey,
+                    format!("{AGENT_PUBLIC}: {e}; connect() cannot recover the DID and fails"),
+                    "rewrite public.jwk: the private JWK without `d`, kid = the key DID",
+                ));
+                None
+            }
+        },
+        Err(e) if e.is_not_found() => {
+            problems.push(Problem::error(
+                Code::MissingPublicJwk,
+                format!("{AGENT_PUBLIC} is missing: connect() tries to re-initialise, is refused, and fails"),
+                "write public.jwk: the private JWK without `d`, kid = the key DID",
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(read_problem(AGENT_PUBLIC, &e, id));
+            None
+        }
+    };
+    let public = private
+        .as_ref()
+        .map(|p| *p.key.public())
+        .or(public_jwk.as_ref().map(|p| p.x));
+    if let Some(pj) = &public_jwk {
+        if let Some(p) = &private
+            && pj.x != *p.key.public()
+        {
+            problems.push(Problem::error(
+                Code::PublicMismatch,
+                format!("{AGENT_PUBLIC} holds a different key than {AGENT_PRIVATE}"),
+                "rewrite public.jwk from private.jwk",
+            ));
+        }
+        match pj.kid_status() {
+            KidStatus::Matches => {}
+            KidStatus::OtherMethod(k) => problems.push(Problem::warning(
+                Code::KidMismatch,
+                format!("{AGENT_PUBLIC} kid is {k}; the SDK reports it as this agent's DID, but it is not the key's did:key"),
+                "set kid to the key DID shown by `capiscio-tui show`",
+            )),
+            KidStatus::Missing | KidStatus::NotDid(_) => problems.push(Problem::error(
+                Code::KidMismatch,
+                format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj.kid_status())),
+                "set kid in public.jwk to the key DID shown by `capiscio-tui show`",
+            )),
+            KidStatus::WrongKey(k) => problems.push(Problem::error(
+                Code::KidMismatch,
+                format!("{AGENT_PUBLIC} kid {k} is not the did:key of this key: the SDK would announce the wrong DID"),
+                "set kid in public.jwk to the key DID shown by `capiscio-tui show`",
+            )),
+        }
+    }
+    let key_did = public.map(|p| p.did_key());
+    let did_txt = read_optional(dir, DID_TXT)
+        .and_then(Result::ok)
+        .map(|t| t.trim().to_string());
+    check_did_txt(did_txt.as_deref(), key_did.as_deref(), &mut problems);
+    let did = public_jwk
+        .as_ref()
+        .and_then(|p| p.kid.clone())
+        .filter(|k| k.starts_with("did:"))
+        .or_else(|| did_txt.clone().filter(|d| d.starts_with("did:")))
+        .or_else(|| key_did.clone());
+    check_files(dir, AGENT_PRIVATE, &mut problems);
+    if !discoverable {
+        problems.push(Problem::warning(
+            Code::NotDiscoverable,
+            format!("directory name `{id}` is not a UUID: the SDK's local discovery skips it"),
+            format!("pass agent_id=\"{id}\" (or CAPISCIO_AGENT_ID) explicitly, or move it to a directory named by the agent's UUID"),
+        ));
+    }
+    let badge = inspect_badge(
+        dir,
+        id,
+        did.as_deref(),
+        key_did.as_deref(),
+        public.as_ref(),
+        now,
+        &mut problems,
+    );
+    let loadable = private.as_ref().is_some_and(|p| p.x_written.is_some())
+        && public_jwk
+            .as_ref()
+            .is_some_and(|p| p.kid.as_deref().is_some_and(|k| k.starts_with("did:")));
+    let files = [
+        AGENT_PRIVATE,
+        AGENT_PUBLIC,
+        AGENT_BADGE,
+        AGENT_CARD,
+        DID_TXT,
+    ]
+    .iter()
+    .filter_map(|n| file_info(dir, n))
+    .collect();
+    Found {
+        identity: Identity {
+            id: id.to_string(),
+            kind: Kind::Agent,
+            source: Source::Disk,
+            location: dir.display().to_string(),
+            name: card_name(dir),
+            did,
+            key_did,
+            fingerprint: public.map(|p| p.fingerprint()),
+            effective: false,
+            badge,
+            problems,
+            files,
+            shadows: None,
+            shadowed_by: None,
+        },
+        public,
+        secret: if private.is_some() {
+            SecretRef::AgentJwk(dir.join(AGENT_PRIVATE))
+        } else {
+            SecretRef::Missing
+        },
+        dir: std::fs::canonicalize(dir).ok(),
+        loadable,
+    }
+}
+
+pub fn describe_kid(status: &KidStatus) -> String {
+    match status {
+        KidStatus::Matches => "matches the key".into(),
+        KidStatus::Missing => "is missing".into(),
+        KidStatus::NotDid(k) => format!("`{k}` is not a DID"),
+        KidStatus::OtherMethod(k) => format!("{k} is not a did:key"),
+        KidStatus::WrongKey(k) => format!("{k} names a different key"),
+    }
+}
+
+fn check_did_txt(did_txt: Option<&str>, key_did: Option<&str>, problems: &mut Vec<Problem>) {
+    if let (Some(t), Some(k)) = (did_txt, key_did)
+        && crate::core::did::method(t) == "key"
+        && t != k
+    {
+        problems.push(Problem::warning(
+            Code::DidTxtMismatch,
+            format!("{DID_TXT} names {t}, which is not this key's DID"),
+            format!("update did.txt to {k}"),
+        ));
+    }
+}
+
+fn inspect_badge(
+    dir: &Path,
+    id: &str,
+    did: Option<&str>,
+    key_did: Option<&str>,
+    public: Option<&PublicKey>,
+    now: i64,
+    problems: &mut Vec<Problem>,
+) -> Option<BadgeInfo> {
+    let text = match read_optional(dir, AGENT_BADGE)? {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Problem::warning(
+                Code::BadgeMalformed,
+                format!("{AGENT_BADGE}: {e}"),
+                "delete badge.jwt; the SDK requests a fresh badge on start",
+            ));
+            return None;
+        }
+    };
+    let b = match badge::decode(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(Problem::warning(
+                Code::BadgeMalformed,
+                format!("{AGENT_BADGE}: {e}"),
+                "delete badge.jwt; the SDK requests a fresh badge on start",
+            ));
+            return None;
+        }
+    };
+    let state = b.offline_state(now);
+    let renew =
+        format!("request a new badge: `capiscio-tui badge request {id}` or restart the agent");
+    match state {
+        badge::BadgeState::Expired => problems.push(Problem::warning(
+            Code::BadgeExpired,
+            format!("badge {} expired", short(&b.jti)),
+            renew,
+        )),
+        badge::BadgeState::NotYetValid => problems.push(Problem::warning(
+            Code::BadgeNotYetValid,
+            format!(
+                "badge {} is not valid yet (check this machine's clock)",
+                short(&b.jti)
+            ),
+            "check the system clock",
+        )),
+        badge::BadgeState::SignatureInvalid => problems.push(Problem::error(
+            Code::BadgeSignatureInvalid,
+            format!(
+                "self-signed badge {} does not verify against its issuer key",
+                short(&b.jti)
+            ),
+            renew,
+        )),
+        _ => {}
+    }
+    let dids: Vec<&str> = [did, key_did].into_iter().flatten().collect();
+    if !b.is_for(&dids, id, public) {
+        problems.push(Problem::error(
+            Code::BadgeSubjectMismatch,
+            format!(
+                "badge {} is for {}, not for this identity",
+                short(&b.jti),
+                b.sub
+            ),
+            format!("delete badge.jwt and request a new one: `capiscio-tui badge request {id}`"),
+        ));
+    }
+    Some(BadgeInfo::from_badge(&b, state))
+}
+
+fn short(s: &str) -> String {
+    if s.is_empty() {
+        return "(no jti)".into();
+    }
+    s.chars().take(8).collect::<String>() + if s.chars().count() > 8 { "…" } else { "" }
+}
+
+/// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
+pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
+    let mut problems = Vec::new();
+    let resolved = read_optional(dir, RESOLVED_ID)
+        .and_then(Result::ok)
+        .map(|t| t.trim().to_string())
+        .filter(|t| {
+            !t.is_empty()
+                && t.len() <= 128
+                && !t.contains(['/', '\\'])
+                && !t.chars().any(char::is_whitespace)
+        });
+    let id = resolved.clone().unwrap_or_else(|| dir_name.to_string());
+    let mut loadable = false;
+    let key = match sfs::read_small_text(&dir.join(SERVER_PRIVATE)) {
+        Ok(text) => match pem::parse_private(&text) {
+            Ok((key, shape)) => {
+                loadable = !shape.escaped_newlines;
+                if shape.escaped_newlines {
+                    problems.push(Problem::error(
+                        Code::PemEscaped,
+                        format!("{SERVER_PRIVATE} holds literal \\n sequences: the MCP SDK unescapes only the env var and fails to load this file"),
+                        format!("rewrite it with real newlines: `capiscio-tui export {id} --format pem`"),
+                    ));
+                }
+                if shape.pkcs8_v2 {
+                    problems.push(Problem::warning(
+                        Code::Pkcs8V2,
+                        format!("{SERVER_PRIVATE} is PKCS#8 v2 (public key embedded); OpenSSL 3.0 and some Python builds refuse it"),
+                        format!("rewrite it as PKCS#8 v1: `capiscio-tui export {id} --format pem`"),
+                    ));
+                }
+                Some(key)
+            }
+            Err(e) => {
+                problems.push(Problem::error(
+                    Code::MalformedKey,
+                    format!("{SERVER_PRIVATE}: {e}; MCPServerIdentity.connect() fails at start-up"),
+                    "restore private_key.pem from your secrets manager or a backup",
+                ));
+                None
+            }
+        },
+        Err(e) if e.is_not_found() => {
+            problems.push(Problem::error(
+                Code::MissingPrivateKey,
+                format!(
+                    "{SERVER_PRIVATE} is missing: the SDK would generate a new key and a new DID"
+                ),
+                "restore private_key.pem, or inject it with CAPISCIO_SERVER_PRIVATE_KEY_PEM",
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(read_problem(SERVER_PRIVATE, &e, &id));
+            None
+        }
+    };
+    let public_pem = match read_optional(dir, SERVER_PUBLIC) {
+        None => {
+            if key.is_some() {
+                problems.push(Problem::warning(
+                    Code::MissingPublicPem,
+                    format!("{SERVER_PUBLIC} is missing (the SDK rewrites it on next start)"),
+                    "nothing to do, or start the server once",
+                ));
+            }
+            None
+        }
+        Some(Ok(text)) => match pem::parse_public(&text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(Problem::warning(
+                    Code::MalformedKey,
+                    format!("{SERVER_PUBLIC}: {e} (the SDK rewrites it on next start)"),
+                    "delete public_key.pem or start the server once",
+                ));
+                None
+            }
+        },
+        Some(Err(e)) => {
+            problems.push(read_problem(SERVER_PUBLIC, &e, &id));
+            None
+        }
+    };
+    if let (Some(k), Some(p)) = (&key, &public_pem)
+        && k.public() != p
+    {
+        problems.push(Problem::warning(
+            Code::PublicMismatch,
+            format!("{SERVER_PUBLIC} holds a different key than {SERVER_PRIVATE} (the SDK rewrites it on next start)"),
+            "start the server once, or delete public_key.pem",
+        ));
+    }
+    let public = key.as_ref().map(|k| *k.public()).or(public_pem);
+    let key_did = public.map(|p| p.did_key());
+    let did_txt = read_optional(dir, DID_TXT)
+        .and_then(Result::ok)
+        .map(|t| t.trim().to_string());
+    check_did_txt(did_txt.as_deref(), key_did.as_deref(), &mut problems);
+    let did = did_txt
+        .filter(|d| crate::core::did::method(d) == "web")
+        .or_else(|| key_did.clone());
+    check_files(dir, SERVER_PRIVATE, &mut problems);
+    let mut files: Vec<FileInfo> = [
+        SERVER_PRIVATE,
+        SERVER_PUBLIC,
+        DID_TXT,
+        "org_id.txt",
+        RESOLVED_ID,
+    ]
+    .iter()
+    .filter_map(|n| file_info(dir, n))
+    .collect();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        let mut extra: Vec<String> = rd
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with("key-") && n.ends_with(".pem"))
+            .collect();
+        extra.sort();
+        files.extend(extra.iter().filter_map(|n| file_info(dir, n)));
+    }
+    Found {
+        identity: Identity {
+            name: (id != dir_name).then(|| dir_name.to_string()),
+            id,
+            kind: Kind::McpServer,
+            source: Source::Disk,
+            location: dir.display().to_string(),
+            did,
+            key_did,
+            fingerprint: public.map(|p| p.fingerprint()),
+            effective: false,
+            badge: None,
+            problems,
+            files,
+            shadows: None,
+            shadowed_by: None,
+        },
+        public,
+        secret: if key.is_some() {
+            SecretRef::ServerPem(dir.join(SERVER_PRIVATE))
+        } else {
+            SecretRef::Missing
+        },
+        dir: std::fs::canonicalize(dir).ok(),
+        loadable,
+    }
+}
+
+/// Errors while loading a private key for export.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0} is not set")]
+    EnvUnset(&'static str),
+    #[error("{var}: {message}")]
+    EnvInvalid { var: &'static str, message: String },
+    #[error("this identity has no private key to export")]
+    Missing,
+}
+
+/// Loads and validates a private key from disk (env keys are loaded by `store::env`).
+pub fn load_secret_file(secret: &SecretRef) -> Result<KeyPair, LoadError> {
+    match secret {
+        SecretRef::AgentJwk(path) => {
+            let text = sfs::read_small_text(path)?;
+            let p = jwk::parse_private(&text).map_err(|e| LoadError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            if p.x_written.is_some() && !p.x_matches() {
+                return Err(LoadError::Invalid {
+                    path: path.clone(),
+                    message: "`x` does not belong to `d`; refusing to export an inconsistent key"
+                        .into(),
+                });
+            }
+            Ok(p.key)
+        }
+        SecretRef::ServerPem(path) => {
+            let text = sfs::read_small_text(path)?;
+            pem::parse_private(&text)
+                .map(|(k, _)| k)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
+        }
+        SecretRef::Env(var) => Err(LoadError::EnvUnset(var)),
+        SecretRef::Missing => Err(LoadError::Missing),
+    }
+}
+
+/// Writes a new agent identity in the layout capiscio-core's Init writes: dir 0700,
+/// `private.jwk` 0600, `public.jwk` 0644 (both go-jose layout), optional agent card.
+/// The private key goes last-but-one and refuses to replace an existing key.
+pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
+    refuse_existing(&[dir.join(AGENT_PRIVATE), dir.join(AGENT_PUBLIC)])?;
+    sfs::create_private_dir(dir)?;
+    sfs::write_atomic(
+        &dir.join(AGENT_PRIVATE),
+        jwk::to_go_private(key).as_bytes(),
+        0o600,
+        Overwrite::Refuse,
+    )?;
+    sfs::write_atomic(
+        &dir.join(AGENT_PUBLIC),
+        jwk::to_go_public(key.public()).as_bytes(),
+        0o644,
+        Overwrite::Refuse,
+    )?;
+    if let Some(card) = card {
+        sfs::write_atomic(
+            &dir.join(AGENT_CARD),
+            card.as_bytes(),
+            0o644,
+            Overwrite::Allow,
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes a new MCP server identity as the MCP SDK does: `private_key.pem` (PKCS#8 v1,
+/// 0600), `public_key.pem` (SPKI), `did.txt` (the did:key, no trailing newline).
+pub fn write_server(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
+    refuse_existing(&[dir.join(SERVER_PRIVATE)])?;
+    sfs::create_private_dir(dir)?;
+    sfs::write_atomic(
+        &dir.join(SERVER_PRIVATE),
+        pem::encode_private(key).as_bytes(),
+        0o600,
+        Overwrite::Refuse,
+    )?;
+    sfs::write_atomic(
+        &dir.join(SERVER_PUBLIC),
+        pem::encode_public(key.public()).as_bytes(),
+        0o644,
+        Overwrite::Allow,
+    )?;
+    sfs::write_atomic(
+        &dir.join(DID_TXT),
+        key.public().did_key().as_bytes(),
+        0o644,
+        Overwrite::Allow,
+    )?;
+    Ok(())
+}
+
+fn refuse_existing(paths: &[PathBuf]) -> Result<(), WriteError> {
+    match paths.iter().find(|p| sfs::exists(p)) {
+        Some(p) => Err(WriteError::Exists { path: p.clone() }),
+        None => Ok(()),
+    }
+}
+
+/// Env var that overrides a disk identity of this kind.
+pub fn env_var_for(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Agent => AGENT_VAR,
+        Kind::McpServer => SERVER_VAR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_shape() {
+        assert!(is_uuid("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f"));
+        assert!(is_uuid("4B7C7F4E-1D6C-4A55-9A3E-1A2B3C4D5E6F"));
+        assert!(!is_uuid("my-agent-001"));
+        assert!(!is_uuid("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6"));
+        assert!(!is_uuid("4b7c7f4e_1d6c-4a55-9a3e-1a2b3c4d5e6f"));
+    }
+
+    #[test]
+    fn written_agent_inspects_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f";
+        let agent_dir = dir.path().join(id);
+        let key = KeyPair::generate().unwrap();
+        write_agent(&agent_dir, &key, None).unwrap();
+        let f = inspect_agent(&agent_dir, id, true, 0);
+        assert!(f.identity.problems.is_empty(), "{:?}", f.identity.problems);
+        assert_eq!(f.identity.key_did, Some(key.public().did_key()));
+        assert!(f.loadable);
+        assert_eq!(load_secret_file(&f.secret).unwrap(), key);
+        assert!(matches!(
+            write_agent(&agent_dir, &key, None),
+            Err(WriteError::Exists { .. })
+        ));
+    }
+
+    #[test]
+    fn written_server_inspects_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdir = dir.path().join("srv");
+        let key = KeyPair::generate().unwrap();
+        write_server(&sdir, &key).unwrap();
+        let f = inspect_server(&sdir, "srv");
+        assert!(f.identity.problems.is_empty(), "{:?}", f.identity.problems);
+        assert_eq!(f.identity.did, Some(key.public().did_key()));
+        assert_eq!(load_secret_file(&f.secret).unwrap(), key);
+    }
+}

@@ -1,0 +1,279 @@
+//! Identities injected through `CAPISCIO_AGENT_PRIVATE_KEY_JWK` and
+//! `CAPISCIO_SERVER_PRIVATE_KEY_PEM`, judged exactly as the SDKs judge them.
+
+use crate::core::export::{AGENT_VAR, SERVER_VAR};
+use crate::core::identity::{Code, Identity, Kind, Problem, Source};
+use crate::core::jwk::{self, KidStatus};
+use crate::core::key::KeyPair;
+use crate::core::pem;
+use crate::store::disk::{Found, LoadError, SecretRef, describe_kid};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+pub const KEY_DIR_VAR: &str = "CAPISCIO_KEY_DIR";
+pub const AGENT_ID_VAR: &str = "CAPISCIO_AGENT_ID";
+pub const AGENT_NAME_VAR: &str = "CAPISCIO_AGENT_NAME";
+pub const SERVER_ID_VAR: &str = "CAPISCIO_SERVER_ID";
+
+/// The `CAPISCIO_*` variables of a process, captured once. Values are wiped on drop
+/// because two of them are private keys.
+#[derive(Default, Clone)]
+pub struct EnvSnapshot {
+    vars: BTreeMap<String, Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for EnvSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
+}
+
+impl EnvSnapshot {
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                k.starts_with("CAPISCIO_")
+                    .then(|| (k, Zeroizing::new(v.to_string_lossy().into_owned())))
+            })
+            .collect();
+        Self { vars }
+    }
+
+    pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k, Zeroizing::new(v)))
+                .collect(),
+        }
+    }
+
+    /// A variable's value; empty counts as unset, as in the SDKs' truthiness checks.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn env_identity(kind: Kind, var: &'static str, name: Option<String>) -> Identity {
+    Identity {
+        id: format!("env:{var}"),
+        kind,
+        source: Source::Env,
+        location: format!("env:{var}"),
+        name,
+        did: None,
+        key_did: None,
+        fingerprint: None,
+        effective: false,
+        badge: None,
+        problems: Vec::new(),
+        files: Vec::new(),
+        shadows: None,
+        shadowed_by: None,
+    }
+}
+
+/// Judges `CAPISCIO_AGENT_PRIVATE_KEY_JWK` as agent SDK 2.7.1 does: it accepts any
+/// JSON object whose `kid` starts with `did:`; everything else falls through (and may
+/// mint a new identity), except valid non-object JSON, which aborts `connect()`.
+pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
+    let value = env.get(AGENT_VAR)?;
+    let name = env
+        .get(AGENT_ID_VAR)
+        .or(env.get(AGENT_NAME_VAR))
+        .map(str::to_string);
+    let mut identity = env_identity(Kind::Agent, AGENT_VAR, name);
+    let fix = format!(
+        "re-export the key: `capiscio-tui export <ID> --format env` and set {AGENT_VAR} again"
+    );
+    let sdk_view = serde_json::from_str::<serde_json::Value>(value);
+    let sdk_accepts = match &sdk_view {
+        Err(_) => {
+            identity.problems.push(Problem::error(
+                Code::EnvInvalid,
+                format!("{AGENT_VAR} is not valid JSON: the SDK logs an error, falls back to disk keys, and may mint a NEW identity"),
+                fix.clone(),
+            ));
+            false
+        }
+        Ok(v) if !v.is_object() => {
+            identity.problems.push(Problem::error(
+                Code::EnvInvalid,
+                format!("{AGENT_VAR} is JSON but not an object: connect() raises and the agent does not start"),
+                fix.clone(),
+            ));
+            false
+        }
+        Ok(v) => match v.get("kid").and_then(|k| k.as_str()) {
+            Some(k) if k.starts_with("did:") => {
+                identity.did = Some(k.to_string());
+                true
+            }
+            _ => {
+                identity.problems.push(Problem::error(
+                    Code::EnvInvalid,
+                    format!("{AGENT_VAR} has no `kid` starting with did: the SDK ignores it, falls back to disk keys, and may mint a NEW identity"),
+                    fix.clone(),
+                ));
+                false
+            }
+        },
+    };
+    let mut public = None;
+    if sdk_view.as_ref().is_ok_and(|v| v.is_object()) {
+        match jwk::parse_private(value) {
+            Ok(p) => {
+                public = Some(*p.key.public());
+                if p.x_written.is_none() {
+                    identity.problems.push(Problem::error(
+                        Code::EnvInvalid,
+                        format!("{AGENT_VAR} has no `x`: the SDK accepts it but capiscio-core cannot sign with it"),
+                        fix.clone(),
+                    ));
+                } else if !p.x_matches() {
+                    identity.problems.push(Problem::error(
+                        Code::KeyMismatch,
+                        format!("`x` in {AGENT_VAR} does not belong to `d`: every signature fails"),
+                        fix.clone(),
+                    ));
+                }
+                match p.kid_status() {
+                    KidStatus::Matches | KidStatus::Missing | KidStatus::NotDid(_) => {}
+                    KidStatus::OtherMethod(k) => identity.problems.push(Problem::warning(
+                        Code::KidMismatch,
+                        format!("{AGENT_VAR} kid is {k}: the SDK reports it as the DID, but it is not the key's did:key"),
+                        fix.clone(),
+                    )),
+                    s @ KidStatus::WrongKey(_) => identity.problems.push(Problem::error(
+                        Code::KidMismatch,
+                        format!("{AGENT_VAR} kid {}: the SDK announces a DID that does not match the key", describe_kid(&s)),
+                        fix.clone(),
+                    )),
+                }
+            }
+            Err(e) => identity.problems.push(Problem::error(
+                Code::EnvInvalid,
+                format!("{AGENT_VAR}: {e}; capiscio-core cannot sign with it"),
+                fix.clone(),
+            )),
+        }
+    }
+    identity.key_did = public.map(|p| p.did_key());
+    identity.fingerprint = public.map(|p| p.fingerprint());
+    if identity.did.is_none() {
+        identity.did = identity.key_did.clone();
+    }
+    Some(Found {
+        identity,
+        public,
+        secret: SecretRef::Env(AGENT_VAR),
+        dir: None,
+        loadable: sdk_accepts,
+    })
+}
+
+/// Judges `CAPISCIO_SERVER_PRIVATE_KEY_PEM` as MCP SDK 2.7.1 does: literal `\n` are
+/// unescaped, and any parse failure aborts start-up (no fallback).
+pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
+    let value = env.get(SERVER_VAR)?;
+    let name = env.get(SERVER_ID_VAR).map(str::to_string);
+    let mut identity = env_identity(Kind::McpServer, SERVER_VAR, name);
+    let public = match pem::parse_private(value) {
+        Ok((key, _)) => Some(*key.public()),
+        Err(e) => {
+            identity.problems.push(Problem::error(
+                Code::EnvInvalid,
+                format!("{SERVER_VAR}: {e}; MCPServerIdentity.connect() raises and the server does not start"),
+                format!("re-export the key: `capiscio-tui export <ID> --format env` and set {SERVER_VAR} again"),
+            ));
+            None
+        }
+    };
+    identity.key_did = public.map(|p| p.did_key());
+    identity.did = identity.key_did.clone();
+    identity.fingerprint = public.map(|p| p.fingerprint());
+    Some(Found {
+        identity,
+        loadable: public.is_some(),
+        public,
+        secret: SecretRef::Env(SERVER_VAR),
+        dir: None,
+    })
+}
+
+/// Loads the key held by an env var, for export. Refuses values the SDK would not use.
+pub fn load_secret(env: &EnvSnapshot, var: &'static str) -> Result<KeyPair, LoadError> {
+    let value = env.get(var).ok_or(LoadError::EnvUnset(var))?;
+    let invalid = |message: String| LoadError::EnvInvalid { var, message };
+    if var == AGENT_VAR {
+        let p = jwk::parse_private(value).map_err(|e| invalid(e.to_string()))?;
+        if p.x_written.is_some() && !p.x_matches() {
+            return Err(invalid("`x` does not belong to `d`".into()));
+        }
+        Ok(p.key)
+    } else {
+        pem::parse_private(value)
+            .map(|(k, _)| k)
+            .map_err(|e| invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvSnapshot {
+        EnvSnapshot::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    const GOOD: &str = r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"}"#;
+
+    #[test]
+    fn empty_counts_as_unset() {
+        assert!(inspect_agent(&env(&[(AGENT_VAR, "")])).is_none());
+        assert!(inspect_server(&env(&[(SERVER_VAR, "")])).is_none());
+    }
+
+    #[test]
+    fn good_agent_env() {
+        let f = inspect_agent(&env(&[(AGENT_VAR, GOOD)])).unwrap();
+        assert!(f.loadable);
+        assert!(f.identity.problems.is_empty(), "{:?}", f.identity.problems);
+        assert_eq!(f.identity.fingerprint.as_deref(), Some("21fe31dfa154a261"));
+    }
+
+    #[test]
+    fn sdk_accepted_but_wrong_kid() {
+        let v = GOOD.replace(
+            "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw",
+            "did:key:z6MkEnvVar",
+        );
+        let f = inspect_agent(&env(&[(AGENT_VAR, &v)])).unwrap();
+        assert!(f.loadable, "the SDK accepts any did: kid");
+        assert!(f.identity.has_code(Code::KidMismatch));
+        assert_eq!(f.identity.did.as_deref(), Some("did:key:z6MkEnvVar"));
+    }
+
+    #[test]
+    fn rejected_values() {
+        for v in ["not json", "[1]", r#"{"kid":"key-1"}"#] {
+            let f = inspect_agent(&env(&[(AGENT_VAR, v)])).unwrap();
+            assert!(!f.loadable, "{v}");
+            assert!(f.identity.has_code(Code::EnvInvalid), "{v}");
+        }
+        let s = inspect_server(&env(&[(SERVER_VAR, "-----BEGIN PRIVATE KEY-----\\nxx")])).unwrap();
+        assert!(!s.loadable);
+        assert!(s.identity.has_code(Code::EnvInvalid));
+    }
+
+    #[test]
+    fn debug_hides_values() {
+        let e = env(&[(AGENT_VAR, GOOD)]);
+        assert!(!format!("{e:?}").contains("nWGx"));
+        assert!(load_secret(&e, AGENT_VAR).is_ok());
+    }
+}

@@ -1,0 +1,252 @@
+//! File primitives: capped reads (a 10 MB "key" must not be slurped), permission
+//! inspection, and atomic writes (temp file in the same dir, fsync, rename, fsync dir).
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// Key files, badges and cards are all far below this.
+pub const MAX_SMALL_FILE: u64 = 64 * 1024;
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("{path} does not exist")]
+    NotFound { path: PathBuf },
+    #[error("{path} is {size} bytes; a key or badge file is under 64 KiB")]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path} is not a regular file")]
+    NotAFile { path: PathBuf },
+    #[error("{path} is not valid UTF-8 text")]
+    NotText { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl ReadError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum WriteError {
+    #[error("{path} already exists; refusing to overwrite a key")]
+    Exists { path: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '_ {
+    move |source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            ReadError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ReadError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+}
+
+/// Reads a small text file into zeroize-on-drop memory, refusing oversized or
+/// non-regular files (FIFOs would block, directories would error obscurely).
+pub fn read_small_text(path: &Path) -> Result<Zeroizing<String>, ReadError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let meta = file.metadata().map_err(io_err(path))?;
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_SMALL_FILE {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+    }
+    let mut buf = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(MAX_SMALL_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(io_err(path))?;
+    if buf.len() as u64 > MAX_SMALL_FILE {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+        });
+    }
+    match std::str::from_utf8(&buf) {
+        Ok(s) => Ok(Zeroizing::new(s.to_string())),
+        Err(_) => Err(ReadError::NotText {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Permission bits of a path (following symlinks), or `None` where unsupported.
+pub fn mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+pub fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+pub fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Creates `dir` (and parents) and makes sure `dir` itself is 0700.
+pub fn create_private_dir(dir: &Path) -> Result<(), WriteError> {
+    let wrap = |source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(wrap)?;
+    set_mode(dir, 0o700).map_err(wrap)
+}
+
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Whether an existing file may be replaced by [`write_atomic`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    Allow,
+    Refuse,
+}
+
+/// Writes `bytes` to `path` atomically with the given mode: the data is complete and
+/// on disk before the name appears, and a crash leaves either the old file or the new.
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: Overwrite,
+) -> Result<(), WriteError> {
+    let wrap = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // tempfile creates the file 0600 regardless of umask, so secrets are never exposed.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".capiscio-tui-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(wrap)?;
+    tmp.write_all(bytes).map_err(wrap)?;
+    set_mode(tmp.path(), mode).map_err(wrap)?;
+    tmp.as_file().sync_all().map_err(wrap)?;
+    match overwrite {
+        Overwrite::Allow => tmp.persist(path).map(drop).map_err(|e| wrap(e.error))?,
+        Overwrite::Refuse => tmp.persist_noclobber(path).map(drop).map_err(|e| {
+            if e.error.kind() == io::ErrorKind::AlreadyExists {
+                WriteError::Exists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                wrap(e.error)
+            }
+        })?,
+    }
+    sync_dir(dir).map_err(wrap)
+}
+
+/// Makes a rename durable. Directories cannot be opened for sync on every platform.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+pub fn mode_string(mode: u32) -> String {
+    format!("{:04o}", mode & 0o7777)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_sets_mode_and_refuses_clobber() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        write_atomic(&p, b"one", 0o600, Overwrite::Refuse).unwrap();
+        assert_eq!(read_small_text(&p).unwrap().as_str(), "one");
+        #[cfg(unix)]
+        assert_eq!(mode(&p), Some(0o600));
+        assert!(matches!(
+            write_atomic(&p, b"two", 0o600, Overwrite::Refuse),
+            Err(WriteError::Exists { .. })
+        ));
+        write_atomic(&p, b"two", 0o644, Overwrite::Allow).unwrap();
+        assert_eq!(read_small_text(&p).unwrap().as_str(), "two");
+        // no temp files left behind
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn capped_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        fs::write(&big, vec![b'a'; (MAX_SMALL_FILE + 1) as usize]).unwrap();
+        assert!(matches!(
+            read_small_text(&big),
+            Err(ReadError::TooLarge { .. })
+        ));
+        let bin = dir.path().join("bin");
+        fs::write(&bin, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(
+            read_small_text(&bin),
+            Err(ReadError::NotText { .. })
+        ));
+        assert!(
+            read_small_text(&dir.path().join("none"))
+                .unwrap_err()
+                .is_not_found()
+        );
+        assert!(matches!(
+            read_small_text(dir.path()),
+            Err(ReadError::NotAFile { .. })
+        ));
+    }
+}

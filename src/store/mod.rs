@@ -1,0 +1,6 @@
+//! Adapters: the file system layouts, the environment, and the merge of both.
+
+pub mod disk;
+pub mod env;
+pub mod fs;
+pub mod scan;

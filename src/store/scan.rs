@@ -1,0 +1,274 @@
+//! Finds every identity (disk layouts and env vars) and decides, as the SDKs would,
+//! which key each identity actually runs with.
+
+use crate::core::export::{AGENT_VAR, SERVER_VAR};
+use crate::core::identity::{Code, Kind, Problem, Severity, Source};
+use crate::store::disk::{self, Found};
+use crate::store::env::{self, AGENT_ID_VAR, EnvSnapshot, KEY_DIR_VAR, SERVER_ID_VAR};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// What a scan looks at. `cwd` resolves a relative `CAPISCIO_KEY_DIR` the way the SDK does.
+pub struct ScanInput<'a> {
+    pub home: &'a Path,
+    pub env: &'a EnvSnapshot,
+    pub cwd: &'a Path,
+    pub now: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub found: Vec<Found>,
+    /// Problems that belong to the setup rather than to one identity.
+    pub notes: Vec<Problem>,
+}
+
+pub fn agents_dir(home: &Path) -> PathBuf {
+    home.join("keys")
+}
+
+pub fn servers_dir(home: &Path) -> PathBuf {
+    home.join("mcp-servers")
+}
+
+/// `CAPISCIO_KEY_DIR` as the SDK resolves it: `Path(value)`, no `~` expansion.
+pub fn key_dir(env: &EnvSnapshot, cwd: &Path) -> Option<PathBuf> {
+    env.get(KEY_DIR_VAR).map(|raw| cwd.join(raw))
+}
+
+/// Immediate subdirectories (following symlinks), sorted, hidden ones skipped.
+fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            (!name.starts_with('.') && path.is_dir()).then_some((name, path))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs `f` over `items` on all cores; discovery is dominated by many small reads.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if items.len() < 64 || threads < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn has_agent_files(dir: &Path) -> bool {
+    dir.join(disk::AGENT_PRIVATE).exists() || dir.join(disk::AGENT_PUBLIC).exists()
+}
+
+pub fn scan(input: &ScanInput) -> Scan {
+    let mut scan = Scan::default();
+    let agent_id = input.env.get(AGENT_ID_VAR);
+    let explicit_key_dir = key_dir(input.env, input.cwd);
+    if let Some(raw) = input.env.get(KEY_DIR_VAR)
+        && raw.starts_with('~')
+    {
+        scan.notes.push(Problem::warning(
+            Code::TildeInKeyDir,
+            format!(
+                "{KEY_DIR_VAR}={raw} starts with `~`: the SDK does not expand it and uses {}",
+                input.cwd.join(raw).display()
+            ),
+            format!(
+                "set {KEY_DIR_VAR} to an absolute path, e.g. {KEY_DIR_VAR}=\"$HOME{}\"",
+                &raw[1..]
+            ),
+        ));
+    }
+
+    // Agent directories: keys/<id>/, then CAPISCIO_KEY_DIR (flat, plus its subdirs).
+    let mut agent_dirs: Vec<(String, PathBuf, bool)> = subdirs(&agents_dir(input.home))
+        .into_iter()
+        .map(|(n, p)| (n, p, false))
+        .collect();
+    if let Some(kd) = &explicit_key_dir {
+        let name = kd
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if has_agent_files(kd) {
+            agent_dirs.push((name, kd.clone(), true));
+        }
+        agent_dirs.extend(
+            subdirs(kd)
+                .into_iter()
+                .filter(|(_, p)| has_agent_files(p))
+                .map(|(n, p)| (n, p, false)),
+        );
+    }
+    let targeted = |name: &str, flat: bool| flat || agent_id.is_some_and(|a| a == name);
+    let agents = par_map(&agent_dirs, |(name, path, flat)| {
+        let discoverable = disk::is_uuid(name) || targeted(name, *flat);
+        disk::inspect_agent(path, name, discoverable, input.now)
+    });
+    let servers = par_map(&subdirs(&servers_dir(input.home)), |(name, path)| {
+        disk::inspect_server(path, name)
+    });
+    let mut seen = HashSet::new();
+    for f in agents.into_iter().chain(servers) {
+        if let Some(d) = &f.dir
+            && !seen.insert((f.identity.kind, d.clone()))
+        {
+            continue;
+        }
+        scan.found.push(f);
+    }
+    for f in scan.found.iter_mut() {
+        f.identity.effective = f.loadable && !f.identity.has_code(Code::NotDiscoverable);
+    }
+
+    let agent_target = explicit_key_dir
+        .clone()
+        .or_else(|| agent_id.map(|id| agents_dir(input.home).join(id)));
+    if let Some(e) = env::inspect_agent(input.env) {
+        apply_env(
+            &mut scan.found,
+            e,
+            Kind::Agent,
+            agent_target.as_deref(),
+            AGENT_VAR,
+        );
+    }
+    let server_target = input.env.get(SERVER_ID_VAR).map(|id| {
+        let dir = if id.eq_ignore_ascii_case("auto") {
+            "_auto"
+        } else {
+            id
+        };
+        servers_dir(input.home).join(dir)
+    });
+    if let Some(e) = env::inspect_server(input.env) {
+        apply_env(
+            &mut scan.found,
+            e,
+            Kind::McpServer,
+            server_target.as_deref(),
+            SERVER_VAR,
+        );
+    }
+    scan.found.sort_by(|a, b| {
+        (a.identity.kind, a.identity.source, &a.identity.id).cmp(&(
+            b.identity.kind,
+            b.identity.source,
+            &b.identity.id,
+        ))
+    });
+    scan
+}
+
+/// Decides what an injected key does to the disk identity the SDK would write it over.
+fn apply_env(
+    found: &mut Vec<Found>,
+    mut env_found: Found,
+    kind: Kind,
+    target_dir: Option<&Path>,
+    var: &'static str,
+) {
+    env_found.identity.effective = env_found.loadable;
+    let canonical = target_dir.and_then(|d| std::fs::canonicalize(d).ok());
+    let same_kind_disk = |f: &Found| f.identity.kind == kind && f.identity.source == Source::Disk;
+    // Which disk identity receives the env key: the configured one, else the one holding
+    // the same key, else — when there is exactly one candidate — that one, as a guess.
+    let explicit = canonical.as_ref().and_then(|c| {
+        found
+            .iter()
+            .position(|f| same_kind_disk(f) && f.dir.as_ref() == Some(c))
+    });
+    let by_key = env_found.public.and_then(|p| {
+        found
+            .iter()
+            .position(|f| same_kind_disk(f) && f.public == Some(p))
+    });
+    let candidates: Vec<usize> = found
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| same_kind_disk(f) && f.identity.effective)
+        .map(|(i, _)| i)
+        .collect();
+    let (target, certain, unknown) = match (target_dir, explicit, by_key) {
+        (Some(_), Some(i), _) => (Some(i), true, false),
+        // Configured target not on disk yet: the SDK creates it; nothing is overwritten.
+        (Some(_), None, _) => (None, true, false),
+        (None, _, Some(i)) => (Some(i), true, false),
+        (None, _, None) if candidates.len() == 1 => (Some(candidates[0]), false, false),
+        (None, _, None) => (None, false, !candidates.is_empty()),
+    };
+    if !env_found.loadable {
+        // The SDK ignores (agent) or dies on (server) this value; disk keys stay as they are.
+        found.push(env_found);
+        return;
+    }
+    match target {
+        Some(i) => {
+            let disk_f = &mut found[i];
+            let same_key = env_found.public.is_some() && env_found.public == disk_f.public;
+            disk_f.identity.effective = false;
+            disk_f.identity.shadowed_by = Some(var.to_string());
+            env_found.identity.shadows = Some(disk_f.identity.id.clone());
+            if env_found.identity.name.is_none() {
+                env_found.identity.name = Some(disk_f.identity.id.clone());
+            }
+            if !same_key {
+                let (severity, likely) = if certain {
+                    (Severity::Error, "")
+                } else {
+                    (
+                        Severity::Warning,
+                        " (the only candidate; set the id variable to be sure)",
+                    )
+                };
+                let at = disk_f.identity.location.clone();
+                let fix = format!(
+                    "unset {var} in this shell, or replace it with this identity's key: `capiscio-tui export {} --format env`",
+                    disk_f.identity.id
+                );
+                disk_f.identity.problems.push(Problem {
+                    severity,
+                    code: Code::EnvShadowsDisk,
+                    message: format!("{var} in this environment injects a different key: the SDK uses it and overwrites {at}{likely}"),
+                    fix: fix.clone(),
+                });
+                env_found.identity.problems.push(Problem {
+                    severity,
+                    code: Code::EnvShadowsDisk,
+                    message: format!("injects a different key than {} on disk: the SDK overwrites {at} with it on next start{likely}", disk_f.identity.id),
+                    fix,
+                });
+            }
+        }
+        None if unknown => {
+            env_found.identity.problems.push(Problem::warning(
+                Code::EnvTargetUnknown,
+                format!("cannot tell which {} this key belongs to: the SDK writes it over the keys of whichever one it resolves", kind.label()),
+                match kind {
+                    Kind::Agent => format!("set {AGENT_ID_VAR} (or {KEY_DIR_VAR}) next to {var}"),
+                    Kind::McpServer => format!("set {SERVER_ID_VAR} next to {var}"),
+                },
+            ));
+        }
+        None => {}
+    }
+    found.push(env_found);
+}
