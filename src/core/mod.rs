@@ -9,3 +9,4 @@ pub mod ids;
 pub mod jwk;
 pub mod key;
 pub mod pem;
+mod vectors;

@@ -115,6 +115,14 @@ fn check_files(dir: &Path, private: &str, problems: &mut Vec<Problem>) {
 }
 
 fn read_problem(name: &str, err: &ReadError, id_hint: &str) -> Problem {
+    if matches!(err, ReadError::NotText { .. } | ReadError::TooLarge { .. }) {
+        // Readable, but what it holds cannot be a key.
+        return Problem::error(
+            Code::MalformedKey,
+            format!("{name}: {err}"),
+            "restore the file from your secrets manager or a backup",
+        );
+    }
     Problem::error(
         Code::Unreadable,
         format!("{name}: {err}"),

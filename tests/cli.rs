@@ -1,0 +1,352 @@
+//! The real binary's commands: show, export, generate, exit codes and help.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use support::*;
+
+const A: &str = "11111111-1111-4111-8111-111111111111";
+
+fn mode(p: &std::path::Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn show_by_every_handle_and_clear_errors() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    seed_server(&h, "files-mcp", PEM2);
+    for handle in [
+        A,
+        "1111",
+        DID1,
+        "did:key:z6Mkt",
+        FP1,
+        "files",
+        "did:key:z6Mke",
+    ] {
+        let out = h.run(&["show", handle, "--json"]);
+        assert!(out.status.success(), "show {handle}: {}", stderr(&out));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&h.run(&["show", FP1, "--json"]).stdout).unwrap();
+    assert_eq!(v["id"], A);
+    let human = stdout(&h.run(&["show", A]));
+    assert!(
+        human.contains("Key DID      did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"),
+        "{human}"
+    );
+    assert!(human.contains("private.jwk 0600"));
+
+    let unknown = h.run(&["show", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let e = stderr(&unknown);
+    assert!(
+        e.contains("no identity matches `nope`") && e.contains(A),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "one clear line: {e}");
+    let ambiguous = h.run(&["show", "did:key:z6Mk"]);
+    assert_eq!(ambiguous.status.code(), Some(1));
+    assert!(stderr(&ambiguous).contains("matches 2 identities"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_everywhere() {
+    let h = Home::new();
+    assert_eq!(h.run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        h.run(&["export", A]).status.code(),
+        Some(2),
+        "--format is required"
+    );
+    assert_eq!(
+        h.run(&["export", A, "--format", "toml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        h.run(&["generate", "--kind", "robot"]).status.code(),
+        Some(2)
+    );
+    for cmd in [
+        &["--help"][..],
+        &["list", "--help"],
+        &["show", "--help"],
+        &["export", "--help"],
+        &["generate", "--help"],
+        &["doctor", "--help"],
+        &["identity", "export", "--help"],
+    ] {
+        let out = h.run(cmd);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}");
+        assert!(stdout(&out).contains("Usage:"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn export_every_format_for_agents_and_servers() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    seed_server(&h, "files-mcp", PEM2);
+    let out = h.run(&["export", A, "--format", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "CAPISCIO_AGENT_PRIVATE_KEY_JWK='{{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"d\": \"{D1}\", \"x\": \"{X1}\", \"kid\": \"{DID1}\"}}'\n"
+        )
+    );
+    assert_eq!(
+        stdout(&h.run(&["export", "files-mcp", "--format", "pem"])),
+        PEM2
+    );
+    assert_eq!(
+        stdout(&h.run(&["export", A, "--format", "pem"])),
+        PEM1,
+        "an agent key exported as PEM"
+    );
+    let server_as_jwk = stdout(&h.run(&["export", "files-mcp", "--format", "jwk"]));
+    assert!(
+        server_as_jwk.contains(&format!("\"kid\": \"{DID2}\"")),
+        "{server_as_jwk}"
+    );
+    let server_env = stdout(&h.run(&["export", "files-mcp", "--format", "env"]));
+    assert!(
+        server_env
+            .starts_with("CAPISCIO_SERVER_PRIVATE_KEY_PEM='-----BEGIN PRIVATE KEY-----\\nMC4C")
+    );
+    let as_agent = stdout(&h.run(&["export", "files-mcp", "--format", "env", "--as", "agent"]));
+    assert!(as_agent.starts_with("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{"));
+    for f in ["compose", "k8s", "lambda", "cloudrun", "github"] {
+        for id in [A, "files-mcp"] {
+            let out = h.run(&["export", id, "--format", f]);
+            assert!(out.status.success(), "{f} {id}: {}", stderr(&out));
+            assert!(!stdout(&out).is_empty());
+        }
+    }
+}
+
+#[test]
+fn export_refuses_what_it_should() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X2, DID1); // x does not belong to d
+    let out = h.run(&["export", A, "--format", "env"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not belong to"));
+    assert_no_secrets(&stderr(&out));
+    let copy = h.run(&["export", A, "--format", "env", "--copy"]);
+    assert_eq!(copy.status.code(), Some(1));
+    assert!(stderr(&copy).contains("--copy is not available yet"));
+}
+
+#[test]
+fn export_to_a_terminal_needs_reveal() {
+    // `script` gives the binary a real pseudo-terminal as stdout.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let run = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{bin} export {A} --format env {extra}"),
+                "/dev/null",
+            ])
+            .env_clear()
+            .env("HOME", h.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = run("");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("--reveal"), "{text}");
+    assert_no_secrets(&text);
+    let (code, text) = run("--reveal");
+    assert_eq!(code, Some(0));
+    assert!(text.contains(D1));
+}
+
+#[test]
+fn identity_export_alias_from_the_sdk_hint() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let out = h.run(&["identity", "export", "--format", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("CAPISCIO_AGENT_PRIVATE_KEY_JWK="));
+    seed_agent(&h, "22222222-2222-4222-8222-222222222222", D2, X2, DID2);
+    let out = h.run(&["identity", "export", "--format", "env"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("2 agent identities found"));
+    let out = h.run(&["identity", "export", A, "--format", "env"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn export_env_injected_identity() {
+    let h = Home::new();
+    let out = h.run_env(
+        &[
+            "export",
+            "env:CAPISCIO_AGENT_PRIVATE_KEY_JWK",
+            "--format",
+            "pem",
+        ],
+        &[("CAPISCIO_AGENT_PRIVATE_KEY_JWK", &private_jwk(D1, X1, DID1))],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), PEM1);
+}
+
+#[test]
+fn generate_writes_the_sdk_layout() {
+    let h = Home::new();
+    let out = h.run(&[
+        "generate",
+        "--kind",
+        "agent",
+        "--name",
+        "billing agent",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap();
+    assert!(capiscio_tui::store::disk::is_uuid(id));
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+    let dir = h.agent_dir(id);
+    let private = fs::read_to_string(dir.join("private.jwk")).unwrap();
+    let public = fs::read_to_string(dir.join("public.jwk")).unwrap();
+    assert!(
+        private
+            .starts_with("{\n  \"use\": \"sig\",\n  \"kty\": \"OKP\",\n  \"kid\": \"did:key:z6Mk")
+    );
+    assert!(private.ends_with("\"\n}"), "no trailing newline");
+    let kp = capiscio_tui::core::jwk::parse_private(&private).unwrap();
+    assert_eq!(
+        public,
+        capiscio_tui::core::jwk::to_go_public(kp.key.public())
+    );
+    assert_eq!(v["key_did"], kp.key.public().did_key());
+    assert_eq!(mode(&dir.join("private.jwk")), 0o600);
+    assert_eq!(mode(&dir.join("public.jwk")), 0o644);
+    assert_eq!(mode(&dir), 0o700);
+    let card: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("agent-card.json")).unwrap()).unwrap();
+    assert_eq!(card["name"], "billing agent");
+    assert_eq!(card["id"], v["key_did"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("capiscio-tui export") && err.contains("--format env"),
+        "capture hint: {err}"
+    );
+    assert_no_secrets(&err);
+    assert!(!err.contains(&*capiscio_tui::core::b64::url_encode(kp.key.seed())));
+    assert!(!stdout(&out).contains(&*capiscio_tui::core::b64::url_encode(kp.key.seed())));
+
+    let srv = h.run(&["generate", "--kind", "mcp-server", "--id", "files-mcp"]);
+    assert!(srv.status.success(), "{}", stderr(&srv));
+    let sdir = h.server_dir("files-mcp");
+    let pem = fs::read_to_string(sdir.join("private_key.pem")).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI")
+            && pem.ends_with("-----END PRIVATE KEY-----\n")
+    );
+    let did = fs::read_to_string(sdir.join("did.txt")).unwrap();
+    assert_eq!(format!("{did}\n"), stdout(&srv));
+    assert!(!did.ends_with('\n'));
+    assert_eq!(mode(&sdir.join("private_key.pem")), 0o600);
+}
+
+#[test]
+fn generate_refuses_to_overwrite_and_bad_ids() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let before = fs::read(h.agent_dir(A).join("private.jwk")).unwrap();
+    let out = h.run(&["generate", "--kind", "agent", "--id", A]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("refusing to overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read(h.agent_dir(A).join("private.jwk")).unwrap(),
+        before
+    );
+    for bad in ["../escape", "a/b", ".hidden", ""] {
+        let out = h.run(&["generate", "--kind", "agent", "--id", bad]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+    }
+    assert!(!h.path().join(".capiscio/escape").exists());
+}
+
+#[test]
+fn generate_ignores_a_permissive_umask() {
+    let h = Home::new();
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("umask 000; exec {bin} generate --kind agent --id {A}"),
+        ])
+        .env("HOME", h.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert_eq!(mode(&h.agent_dir(A).join("private.jwk")), 0o600);
+    assert_eq!(mode(&h.agent_dir(A)), 0o700);
+    assert_eq!(mode(&h.capiscio()), 0o700);
+}
+
+#[test]
+fn doctor_is_clean_on_a_healthy_home() {
+    let h = Home::new();
+    assert!(h.run(&["generate", "--kind", "agent"]).status.success());
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server"])
+            .status
+            .success()
+    );
+    let out = h.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("No problems in 2 identities"));
+}
+
+#[test]
+fn home_flag_overrides_home() {
+    let h = Home::new();
+    let other = tempfile::tempdir().unwrap();
+    let out = h.run(&[
+        "--home",
+        other.path().to_str().unwrap(),
+        "generate",
+        "--kind",
+        "agent",
+        "--id",
+        A,
+    ]);
+    assert!(out.status.success());
+    assert!(
+        other
+            .path()
+            .join("keys")
+            .join(A)
+            .join("private.jwk")
+            .exists()
+    );
+    assert_eq!(h.list_json(&[]).len(), 0);
+    let out = h.run(&["list", "--json", "--home", other.path().to_str().unwrap()]);
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.len(), 1);
+}

@@ -1,0 +1,163 @@
+//! Shared helpers for integration tests: a temporary HOME and the real binary.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SEED1_HEX: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+pub const D1: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+pub const X1: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+pub const DID1: &str = "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw";
+pub const FP1: &str = "21fe31dfa154a261";
+pub const D2: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+pub const X2: &str = "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg";
+pub const DID2: &str = "did:key:z6MkehRgf7yJbgaGfYsdoAsKdBPE3dj2CYhowQdcjqSJgvVd";
+pub const PEM1: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+pub const PEM2: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n-----END PRIVATE KEY-----\n";
+pub const PUB_PEM1: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n";
+
+/// Every secret string the fixtures use, for "never printed" assertions.
+pub const SECRETS: &[&str] = &[
+    D1,
+    D2,
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v",
+    "MC4CAQAwBQYDK2VwBCIEIAABAgME",
+];
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn capiscio(&self) -> PathBuf {
+        self.path().join(".capiscio")
+    }
+
+    pub fn agent_dir(&self, id: &str) -> PathBuf {
+        self.capiscio().join("keys").join(id)
+    }
+
+    pub fn server_dir(&self, id: &str) -> PathBuf {
+        self.capiscio().join("mcp-servers").join(id)
+    }
+
+    /// The binary with a clean environment: HOME is the temp dir, no CAPISCIO_* leaks in.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_capiscio-tui"));
+        c.env_clear()
+            .env("HOME", self.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .current_dir(self.path());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.cmd();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    pub fn list_json(&self, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+        let out = self.run_env(&["list", "--json"], env);
+        assert!(out.status.success(), "list failed: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn private_jwk(d: &str, x: &str, kid: &str) -> String {
+    format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","d":"{d}","kid":"{kid}"}}"#)
+}
+
+pub fn public_jwk(x: &str, kid: &str) -> String {
+    format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"{kid}"}}"#)
+}
+
+pub fn write(path: &Path, content: impl AsRef<[u8]>, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn seed_agent(home: &Home, id: &str, d: &str, x: &str, kid: &str) -> PathBuf {
+    let dir = home.agent_dir(id);
+    write(&dir.join("private.jwk"), private_jwk(d, x, kid), 0o600);
+    write(&dir.join("public.jwk"), public_jwk(x, kid), 0o644);
+    chmod(&dir, 0o700);
+    dir
+}
+
+pub fn seed_server(home: &Home, id: &str, pem: &str) -> PathBuf {
+    let dir = home.server_dir(id);
+    write(&dir.join("private_key.pem"), pem, 0o600);
+    chmod(&dir, 0o700);
+    dir
+}
+
+pub fn find<'a>(list: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    list.iter()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("identity {id} missing from {list:#?}"))
+}
+
+pub fn codes(v: &serde_json::Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn assert_no_secrets(text: &str) {
+    for s in SECRETS {
+        assert!(
+            !text.contains(s),
+            "secret material {s} leaked into output:\n{text}"
+        );
+    }
+}
+
+/// A compact JWS signed with the given seed (for badges), via the library.
+pub fn sign_badge(seed: &[u8; 32], payload: &str) -> String {
+    let kp = capiscio_tui::core::key::KeyPair::from_seed(seed);
+    capiscio_tui::core::badge::sign_compact(r#"{"alg":"EdDSA","typ":"JWT"}"#, payload, &kp)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
