@@ -34,7 +34,7 @@ fn show_by_every_handle_and_clear_errors() {
     assert_eq!(v["id"], A);
     let human = stdout(&h.run(&["show", A]));
     assert!(
-        human.contains("Key DID      did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"),
+        human.contains("Key DID       did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"),
         "{human}"
     );
     assert!(human.contains("private.jwk 0600"));

@@ -38,6 +38,15 @@ pub fn short_did(did: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// UUIDs are long; eight characters identify one in a table.
+pub fn short_id(id: &str) -> String {
+    if id.chars().count() > 13 {
+        format!("{}…", id.chars().take(8).collect::<String>())
+    } else {
+        id.to_string()
+    }
+}
+
 pub fn badge_cell(i: &Identity, now: i64) -> String {
     match &i.badge {
         None => "–".into(),
@@ -89,7 +98,11 @@ pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
                 health_glyph(i).to_string(),
                 i.kind.as_str().to_string(),
                 i.id.clone(),
-                i.name.clone().unwrap_or_else(|| "–".into()),
+                match (&i.name, &i.shadows) {
+                    (Some(n), _) => n.clone(),
+                    (None, Some(t)) => format!("→ {}", short_id(t)),
+                    (None, None) => "–".into(),
+                },
                 format!(
                     "{}{}",
                     i.source.as_str(),
@@ -167,7 +180,7 @@ pub fn show(i: &Identity, now: i64) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {}", health_glyph(i), i.label());
     let row = |out: &mut String, k: &str, v: &str| {
-        let _ = writeln!(out, "  {}{v}", pad(k, 13));
+        let _ = writeln!(out, "  {}{v}", pad(k, 14));
     };
     row(&mut out, "Kind", i.kind.label());
     row(&mut out, "Id", &i.id);

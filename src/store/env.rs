@@ -82,10 +82,7 @@ fn env_identity(kind: Kind, var: &'static str, name: Option<String>) -> Identity
 /// mint a new identity), except valid non-object JSON, which aborts `connect()`.
 pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
     let value = env.get(AGENT_VAR)?;
-    let name = env
-        .get(AGENT_ID_VAR)
-        .or(env.get(AGENT_NAME_VAR))
-        .map(str::to_string);
+    let name = env.get(AGENT_NAME_VAR).map(str::to_string);
     let mut identity = env_identity(Kind::Agent, AGENT_VAR, name);
     let fix = format!(
         "re-export the key: `capiscio-tui export <ID> --format env` and set {AGENT_VAR} again"
@@ -180,8 +177,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
 /// unescaped, and any parse failure aborts start-up (no fallback).
 pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
     let value = env.get(SERVER_VAR)?;
-    let name = env.get(SERVER_ID_VAR).map(str::to_string);
-    let mut identity = env_identity(Kind::McpServer, SERVER_VAR, name);
+    let mut identity = env_identity(Kind::McpServer, SERVER_VAR, None);
     let public = match pem::parse_private(value) {
         Ok((key, _)) => Some(*key.public()),
         Err(e) => {

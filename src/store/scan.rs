@@ -227,9 +227,6 @@ fn apply_env(
             disk_f.identity.effective = false;
             disk_f.identity.shadowed_by = Some(var.to_string());
             env_found.identity.shadows = Some(disk_f.identity.id.clone());
-            if env_found.identity.name.is_none() {
-                env_found.identity.name = Some(disk_f.identity.id.clone());
-            }
             if !same_key {
                 let (severity, likely) = if certain {
                     (Severity::Error, "")
