@@ -1,6 +1,7 @@
 //! Whole-process benchmarks of the real binary (`cargo bench --bench cli`):
 //! - `list --json` over 1,000 agent + 1,000 MCP-server identities (target < 100 ms);
 //! - `generate` of one identity, key generation plus atomic writes (target < 20 ms).
+//!
 //! Prints median / p90 / min wall time; BENCHMARKS.md records the figures.
 
 use capiscio_tui::core::key::KeyPair;
@@ -60,7 +61,6 @@ fn run(bin: &str, home: &Path, args: &[&str]) -> Duration {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` would too, so honour a filter-free run only.
     let bin = env!("CARGO_BIN_EXE_capiscio-tui");
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
