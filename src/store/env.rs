@@ -77,6 +77,26 @@ fn env_identity(kind: Kind, var: &'static str, name: Option<String>) -> Identity
     }
 }
 
+#[derive(serde::Deserialize)]
+struct KidOnly {
+    kid: Option<serde_json::Value>,
+}
+
+/// What `json.loads` + `.get("kid")` sees: `Err` when not JSON, `Ok(None)` when JSON
+/// but not an object, else the `kid` when it is a string. Parsed without building a
+/// `Value`, so the private `d` is never copied into memory we cannot wipe.
+fn sdk_json_view(value: &str) -> Result<Option<Option<String>>, ()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(value).map_err(|_| ())?;
+    if !value.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    let k: KidOnly = serde_json::from_str(value).map_err(|_| ())?;
+    Ok(Some(match k.kid {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    }))
+}
+
 /// Judges `CAPISCIO_AGENT_PRIVATE_KEY_JWK` as agent SDK 2.7.1 does: it accepts any
 /// JSON object whose `kid` starts with `did:`; everything else falls through (and may
 /// mint a new identity), except valid non-object JSON, which aborts `connect()`.
@@ -87,7 +107,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
     let fix = format!(
         "re-export the key: `capiscio-tui export <ID> --format env` and set {AGENT_VAR} again"
     );
-    let sdk_view = serde_json::from_str::<serde_json::Value>(value);
+    let sdk_view = sdk_json_view(value);
     let sdk_accepts = match &sdk_view {
         Err(_) => {
             identity.problems.push(Problem::error(
@@ -97,7 +117,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
             ));
             false
         }
-        Ok(v) if !v.is_object() => {
+        Ok(None) => {
             identity.problems.push(Problem::error(
                 Code::EnvInvalid,
                 format!("{AGENT_VAR} is JSON but not an object: connect() raises and the agent does not start"),
@@ -105,7 +125,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
             ));
             false
         }
-        Ok(v) => match v.get("kid").and_then(|k| k.as_str()) {
+        Ok(Some(kid)) => match kid {
             Some(k) if k.starts_with("did:") => {
                 identity.did = Some(k.to_string());
                 true
@@ -121,7 +141,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
         },
     };
     let mut public = None;
-    if sdk_view.as_ref().is_ok_and(|v| v.is_object()) {
+    if matches!(sdk_view, Ok(Some(_))) {
         match jwk::parse_private(value) {
             Ok(p) => {
                 public = Some(*p.key.public());
