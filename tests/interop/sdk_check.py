@@ -63,6 +63,19 @@ def connector(agent_id: str, keys_dir: Path) -> _Connector:
     )
 
 
+def mcp_connect(server_id: str, keys_dir=None) -> MCPServerIdentity:
+    """MCPServerIdentity.connect() without a reachable registry or badge."""
+    return asyncio.run(
+        MCPServerIdentity.connect(
+            server_id=server_id,
+            api_key="sk_test_interop",
+            server_url=closed_loopback_url(),
+            keys_dir=keys_dir,
+            auto_badge=False,
+        )
+    )
+
+
 def agent_dir(path: str) -> dict:
     """(a) The agent SDK reads the DID from public.jwk the way connect() does."""
     d = Path(path)
@@ -80,15 +93,7 @@ def server_dir(path: str, server_id: str) -> dict:
     d = Path(path)
     pem = (d / "private_key.pem").read_text()
     _, _, _, did = _load_private_key_pem(pem)
-    ident = asyncio.run(
-        MCPServerIdentity.connect(
-            server_id=server_id,
-            api_key="sk_test_interop",
-            server_url=closed_loopback_url(),
-            keys_dir=d,
-            auto_badge=False,
-        )
-    )
+    ident = mcp_connect(server_id, d)
     return {
         "sdk_did": did,
         "identity_did": ident.did,
@@ -111,15 +116,7 @@ def env_server(keys_dir: str, server_id: str) -> dict:
     """(b) CAPISCIO_SERVER_PRIVATE_KEY_PEM as the MCP SDK reads it (and persists it)."""
     raw = os.environ["CAPISCIO_SERVER_PRIVATE_KEY_PEM"]
     _, _, _, did = _load_private_key_pem(raw.replace("\\n", "\n"))
-    ident = asyncio.run(
-        MCPServerIdentity.connect(
-            server_id=server_id,
-            api_key="sk_test_interop",
-            server_url=closed_loopback_url(),
-            keys_dir=Path(keys_dir),
-            auto_badge=False,
-        )
-    )
+    ident = mcp_connect(server_id, Path(keys_dir))
     persisted = _load_private_key_pem((Path(keys_dir) / "private_key.pem").read_text())[3]
     return {"sdk_did": did, "persisted_did": persisted, "identity_did": ident.did}
 
@@ -134,14 +131,7 @@ def persist(agent_id: str, server_id: str) -> dict:
         connector(agent_id, kd)._init_identity()
         out["agent"] = jwk_key_did(json.loads((kd / "private.jwk").read_text()))
     if os.environ.get("CAPISCIO_SERVER_PRIVATE_KEY_PEM"):
-        ident = asyncio.run(
-            MCPServerIdentity.connect(
-                server_id=server_id,
-                api_key="sk_test_interop",
-                server_url=closed_loopback_url(),
-                auto_badge=False,
-            )
-        )
+        ident = mcp_connect(server_id)
         key, _, _, did = _load_private_key_pem(
             (home / "mcp-servers" / server_id / "private_key.pem").read_text()
         )
