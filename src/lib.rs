@@ -5,4 +5,5 @@
 pub mod app;
 pub mod cli;
 pub mod core;
+pub mod registry;
 pub mod store;

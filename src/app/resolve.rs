@@ -95,11 +95,13 @@ mod tests {
                 files: vec![],
                 shadows: None,
                 shadowed_by: None,
+                registry: None,
             },
             public: None,
             secret: SecretRef::Missing,
             dir: None,
             loadable: true,
+            badge: None,
         }
     }
 

@@ -157,6 +157,11 @@ pub enum BadgeState {
     SignatureInvalid,
     /// Inside its validity window, but the registry signature has not been checked (offline).
     Unverified,
+    Revoked,
+    AgentDisabled,
+    WrongSubject,
+    /// The registry could not be asked (reason alongside); fail-closed.
+    RegistryError,
 }
 
 impl BadgeState {
@@ -168,11 +173,43 @@ impl BadgeState {
             Self::NotYetValid => "not-yet-valid",
             Self::SignatureInvalid => "signature-invalid",
             Self::Unverified => "unverified",
+            Self::Revoked => "revoked",
+            Self::AgentDisabled => "agent-disabled",
+            Self::WrongSubject => "wrong-subject",
+            Self::RegistryError => "registry-error",
         }
+    }
+
+    /// Whether the badge can be presented right now.
+    pub fn is_good(self) -> bool {
+        matches!(self, Self::Valid | Self::Expiring)
     }
 }
 
+/// A registry signing key (from its JWKS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerKey {
+    pub kid: Option<String>,
+    pub key: PublicKey,
+}
+
+/// RFC-002 §8.1: choose by header `kid`, else try the keys in turn, at most this many.
+pub const MAX_KEYS_TRIED: usize = 5;
+
 impl Badge {
+    /// Verifies against a JWKS: the key named by the header `kid` when there is one,
+    /// otherwise each key in turn (bounded).
+    pub fn verify_with_keys(&self, keys: &[IssuerKey]) -> bool {
+        if let Some(kid) = &self.header_kid
+            && let Some(k) = keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str()))
+        {
+            return self.verify_with(&k.key);
+        }
+        keys.iter()
+            .take(MAX_KEYS_TRIED)
+            .any(|k| self.verify_with(&k.key))
+    }
+
     /// A level-0 badge whose issuer is its own did:key subject.
     pub fn is_self_signed(&self) -> bool {
         self.iss == self.sub && did::method(&self.iss) == "key"

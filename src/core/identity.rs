@@ -76,6 +76,11 @@ pub enum Code {
     BadgeNotYetValid,
     BadgeSignatureInvalid,
     BadgeSubjectMismatch,
+    BadgeRevoked,
+    AgentDisabled,
+    RegistryDidMismatch,
+    RegistryError,
+    NotRegistered,
     NotDiscoverable,
     TildeInKeyDir,
 }
@@ -104,6 +109,11 @@ impl Code {
             Self::BadgeNotYetValid => "badge-not-yet-valid",
             Self::BadgeSignatureInvalid => "badge-signature-invalid",
             Self::BadgeSubjectMismatch => "badge-subject-mismatch",
+            Self::BadgeRevoked => "badge-revoked",
+            Self::AgentDisabled => "agent-disabled",
+            Self::RegistryDidMismatch => "registry-did-mismatch",
+            Self::RegistryError => "registry-error",
+            Self::NotRegistered => "not-registered",
             Self::NotDiscoverable => "not-discoverable",
             Self::TildeInKeyDir => "tilde-in-key-dir",
         }
@@ -151,6 +161,8 @@ pub struct BadgeInfo {
     pub issued_at: i64,
     pub expires_at: i64,
     pub state: BadgeState,
+    /// Why the state is what it is (e.g. `offline`, `revocation check: timeout`).
+    pub reason: Option<String>,
 }
 
 impl BadgeInfo {
@@ -164,6 +176,7 @@ impl BadgeInfo {
             issued_at: b.iat,
             expires_at: b.exp,
             state,
+            reason: None,
         }
     }
 }
@@ -201,6 +214,22 @@ pub struct Identity {
     /// identities: the env var that overrides them.
     pub shadows: Option<String>,
     pub shadowed_by: Option<String>,
+    /// What the registry said; `None` when it was not asked (offline).
+    pub registry: Option<RegistryInfo>,
+}
+
+/// The registry's view of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryInfo {
+    pub url: String,
+    /// `Some(false)`: the registry does not know this id. `None`: not asked (no API key) or failed.
+    pub registered: Option<bool>,
+    pub did: Option<String>,
+    pub name: Option<String>,
+    /// `active`, `inactive`, `disabled`, `suspended`, … as the registry says.
+    pub status: Option<String>,
+    /// Why the registry could not be asked, when it could not.
+    pub error: Option<String>,
 }
 
 impl Identity {

@@ -9,4 +9,5 @@ pub mod ids;
 pub mod jwk;
 pub mod key;
 pub mod pem;
+pub mod status;
 mod vectors;

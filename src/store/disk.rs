@@ -7,6 +7,7 @@ use crate::core::identity::{BadgeInfo, Code, FileInfo, Identity, Kind, Problem, 
 use crate::core::jwk::{self, KidStatus};
 use crate::core::key::{KeyPair, PublicKey};
 use crate::core::pem;
+use crate::core::status;
 use crate::store::fs::{self as sfs, Overwrite, ReadError, WriteError};
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,8 @@ pub struct Found {
     pub dir: Option<PathBuf>,
     /// The SDK could load this key (before env-var shadowing is considered).
     pub loadable: bool,
+    /// The decoded local badge, kept for online verification.
+    pub badge: Option<crate::core::badge::Badge>,
 }
 
 /// The agent SDK's local discovery only considers directories named like a UUID.
@@ -281,7 +284,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             format!("pass agent_id=\"{id}\" (or CAPISCIO_AGENT_ID) explicitly, or move it to a directory named by the agent's UUID"),
         ));
     }
-    let badge = inspect_badge(
+    let (badge, badge_token) = inspect_badge(
         dir,
         id,
         did.as_deref(),
@@ -320,6 +323,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             files,
             shadows: None,
             shadowed_by: None,
+            registry: None,
         },
         public,
         secret: if private.is_some() {
@@ -329,6 +333,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         },
         dir: std::fs::canonicalize(dir).ok(),
         loadable,
+        badge: badge_token,
     }
 }
 
@@ -355,6 +360,7 @@ fn check_did_txt(did_txt: Option<&str>, key_did: Option<&str>, problems: &mut Ve
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn inspect_badge(
     dir: &Path,
     id: &str,
@@ -363,19 +369,13 @@ fn inspect_badge(
     public: Option<&PublicKey>,
     now: i64,
     problems: &mut Vec<Problem>,
-) -> Option<BadgeInfo> {
-    let text = match read_optional(dir, AGENT_BADGE)? {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(Problem::warning(
-                Code::BadgeMalformed,
-                format!("{AGENT_BADGE}: {e}"),
-                "delete badge.jwt; the SDK requests a fresh badge on start",
-            ));
-            return None;
-        }
+) -> (Option<BadgeInfo>, Option<badge::Badge>) {
+    let decoded = match read_optional(dir, AGENT_BADGE) {
+        None => return (None, None),
+        Some(Ok(text)) => badge::decode(&text).map_err(|e| e.to_string()),
+        Some(Err(e)) => Err(e.to_string()),
     };
-    let b = match badge::decode(&text) {
+    let b = match decoded {
         Ok(b) => b,
         Err(e) => {
             problems.push(Problem::warning(
@@ -383,56 +383,15 @@ fn inspect_badge(
                 format!("{AGENT_BADGE}: {e}"),
                 "delete badge.jwt; the SDK requests a fresh badge on start",
             ));
-            return None;
+            return (None, None);
         }
     };
-    let state = b.offline_state(now);
-    let renew =
-        format!("request a new badge: `capiscio-tui badge request {id}` or restart the agent");
-    match state {
-        badge::BadgeState::Expired => problems.push(Problem::warning(
-            Code::BadgeExpired,
-            format!("badge {} expired", short(&b.jti)),
-            renew,
-        )),
-        badge::BadgeState::NotYetValid => problems.push(Problem::warning(
-            Code::BadgeNotYetValid,
-            format!(
-                "badge {} is not valid yet (check this machine's clock)",
-                short(&b.jti)
-            ),
-            "check the system clock",
-        )),
-        badge::BadgeState::SignatureInvalid => problems.push(Problem::error(
-            Code::BadgeSignatureInvalid,
-            format!(
-                "self-signed badge {} does not verify against its issuer key",
-                short(&b.jti)
-            ),
-            renew,
-        )),
-        _ => {}
-    }
     let dids: Vec<&str> = [did, key_did].into_iter().flatten().collect();
-    if !b.is_for(&dids, id, public) {
-        problems.push(Problem::error(
-            Code::BadgeSubjectMismatch,
-            format!(
-                "badge {} is for {}, not for this identity",
-                short(&b.jti),
-                b.sub
-            ),
-            format!("delete badge.jwt and request a new one: `capiscio-tui badge request {id}`"),
-        ));
-    }
-    Some(BadgeInfo::from_badge(&b, state))
-}
-
-fn short(s: &str) -> String {
-    if s.is_empty() {
-        return "(no jti)".into();
-    }
-    s.chars().take(8).collect::<String>() + if s.chars().count() > 8 { "…" } else { "" }
+    let verdict = status::classify(&b, b.is_for(&dids, id, public), None, now);
+    problems.extend(status::problems_for(&verdict, &b, id));
+    let mut info = BadgeInfo::from_badge(&b, verdict.state);
+    info.reason = verdict.reason;
+    (Some(info), Some(b))
 }
 
 /// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
@@ -574,6 +533,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
             files,
             shadows: None,
             shadowed_by: None,
+            registry: None,
         },
         public,
         secret: if key.is_some() {
@@ -583,6 +543,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         },
         dir: std::fs::canonicalize(dir).ok(),
         loadable,
+        badge: None,
     }
 }
 

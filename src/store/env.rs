@@ -74,6 +74,7 @@ fn env_identity(kind: Kind, var: &'static str, name: Option<String>) -> Identity
         files: Vec::new(),
         shadows: None,
         shadowed_by: None,
+        registry: None,
     }
 }
 
@@ -190,6 +191,7 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
         secret: SecretRef::Env(AGENT_VAR),
         dir: None,
         loadable: sdk_accepts,
+        badge: None,
     })
 }
 
@@ -218,6 +220,7 @@ pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
         public,
         secret: SecretRef::Env(SERVER_VAR),
         dir: None,
+        badge: None,
     })
 }
 
