@@ -101,6 +101,7 @@ fn main() {
         cwd: home.to_path_buf(),
         now: 0,
         offline: true,
+        registry: capiscio_tui::app::context::RegistrySettings::resolve(None, &Default::default()),
     };
     let samples: Vec<Duration> = (0..30)
         .map(|_| {

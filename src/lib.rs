@@ -7,3 +7,11 @@ pub mod cli;
 pub mod core;
 pub mod registry;
 pub mod store;
+
+/// The wall clock, read at the edges only (core functions take `now` as an argument).
+pub fn cli_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,11 +1,15 @@
 //! Service functions shared by the CLI and (later) the TUI. They return plain data;
 //! they never print and never draw.
 
+pub mod badge;
 pub mod context;
+pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod generate;
+pub mod register;
 pub mod resolve;
+pub mod status;
 
 pub use context::Context;
 

@@ -23,6 +23,15 @@ pub struct Cli {
     /// Do not contact the registry
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Registry base URL [default: $CAPISCIO_SERVER_URL, else https://registry.capisc.io]
+    #[arg(long, global = true, value_name = "URL")]
+    pub server_url: Option<String>,
+    /// Give up on a registry request after this many seconds
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 15)]
+    pub registry_timeout: u64,
+    /// Registry requests in flight at once
+    #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +55,35 @@ pub enum Command {
     Export(ExportArgs),
     /// Create a new identity in the layout the SDKs read
     Generate(GenerateArgs),
+    /// Badge state of every identity, verified and checked with the registry
+    Status {
+        /// Only this identity (id, DID, fingerprint or unique prefix)
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register an identity's key with the registry (agents: PATCH identity; servers: PUT)
+    Register {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the registry for a badge, or make a self-signed development badge
+    Badge {
+        #[command(subcommand)]
+        command: BadgeCommand,
+    },
+    /// Run a local development registry on 127.0.0.1
+    DevRegistry(DevRegistryArgs),
+    /// A sandbox with sample identities and a development registry, to see every feature
+    Demo {
+        /// Keep the sandbox in this directory instead of a temporary one
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Keep the registry running until Ctrl-C and print how to point commands at it
+        #[arg(long)]
+        serve: bool,
+    },
     /// Check every identity and say how to fix each problem (exit 1 on errors)
     Doctor {
         #[arg(long)]
@@ -56,6 +94,49 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BadgeCommand {
+    /// Request a fresh badge from the registry (agents: IAL-0, stored in badge.jwt)
+    Request {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a badge
+    Issue {
+        id: String,
+        /// Level-0 development badge signed by the identity's own key (required: the
+        /// registry is the only issuer of other levels)
+        #[arg(long, required = true)]
+        self_sign: bool,
+        /// Lifetime in seconds
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=86400))]
+        ttl: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DevRegistryArgs {
+    /// Port on 127.0.0.1 (0 = any free port; the URL is printed)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Keep state in this JSON file (created 0600)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Require this X-Capiscio-Registry-Key on /v1/sdk/* and issuance routes
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Reply shape of business routes
+    #[arg(long, value_enum, default_value = "envelope")]
+    pub variant: crate::registry::dev::Variant,
+    /// Delay every reply by this many milliseconds
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Lifetime of issued badges in seconds
+    #[arg(long, default_value_t = 300)]
+    pub badge_ttl: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,4 +204,7 @@ pub struct GenerateArgs {
     /// Print the new identity as JSON
     #[arg(long)]
     pub json: bool,
+    /// Register the new key with the registry (needs CAPISCIO_API_KEY)
+    #[arg(long)]
+    pub register: bool,
 }

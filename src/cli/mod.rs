@@ -3,10 +3,12 @@
 pub mod args;
 pub mod render;
 
+use crate::app::context::RegistrySettings;
 use crate::app::{self, AppError, Context};
 use crate::core::identity::{Kind, Source};
+use crate::store::scan::Scan;
 use anyhow::{Context as _, Result, bail};
-use args::{Cli, Command, ExportOpts, IdentityCommand};
+use args::{BadgeCommand, Cli, Command, ExportOpts, IdentityCommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,17 +21,48 @@ pub fn context(cli: &Cli) -> Result<Context> {
             .map(|h| PathBuf::from(h).join(".capiscio"))
             .context("cannot find your home directory: HOME is not set; pass --home DIR")?,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let env = crate::store::env::EnvSnapshot::from_process();
+    let mut registry = RegistrySettings::resolve(cli.server_url.as_deref(), &env);
+    registry.timeout = std::time::Duration::from_secs(cli.registry_timeout.max(1));
+    registry.concurrency = usize::from(cli.concurrency);
     Ok(Context {
         home,
-        env: crate::store::env::EnvSnapshot::from_process(),
+        env,
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        now,
+        now: crate::cli_now(),
         offline: cli.offline,
+        registry,
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Scans, and when `online`, checks every identity with the registry.
+fn load(ctx: &Context, online: bool) -> Result<Scan> {
+    let mut scan = ctx.scan();
+    if online {
+        let client = ctx.registry.client()?;
+        runtime()?.block_on(app::status::check_all(
+            &client,
+            &mut scan.found,
+            &ctx.env,
+            ctx.now,
+        ));
+    }
+    Ok(scan)
+}
+
+fn client(ctx: &Context) -> Result<crate::registry::client::RegistryClient> {
+    if ctx.offline {
+        bail!("this command needs the registry; drop --offline");
+    }
+    Ok(ctx.registry.client()?)
 }
 
 fn print(text: &str) -> Result<()> {
@@ -58,7 +91,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::List { json: as_json }) => {
-            let scan = ctx.scan();
+            let scan = load(&ctx, ctx.online_by_default())?;
             let ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
             if as_json {
                 print(&json(&ids)?)?;
@@ -69,7 +102,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Show { id, json: as_json }) => {
-            let scan = ctx.scan();
+            let scan = load(&ctx, ctx.online_by_default())?;
             let found = app::resolve::resolve(&scan.found, &id)?;
             if as_json {
                 print(&json(&found.identity)?)?;
@@ -89,6 +122,43 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             export(&ctx, &id, &opts)
         }
         Some(Command::Generate(g)) => generate(&ctx, g),
+        Some(Command::Status { id, json: as_json }) => {
+            let scan = load(&ctx, !ctx.offline)?;
+            let shown: Vec<_> = match &id {
+                Some(q) => vec![app::resolve::resolve(&scan.found, q)?.identity.clone()],
+                None => scan.found.iter().map(|f| f.identity.clone()).collect(),
+            };
+            if as_json {
+                print(&json(&shown)?)?;
+            } else {
+                let where_ = if ctx.offline {
+                    "offline".to_string()
+                } else {
+                    ctx.registry.describe()
+                };
+                print(&render::status(&shown, &where_, ctx.now))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Register { id, json: as_json }) => {
+            let client = client(&ctx)?;
+            let scan = ctx.scan();
+            let found = app::resolve::resolve(&scan.found, &id)?;
+            let report = runtime()?.block_on(app::register::register(&client, found))?;
+            if as_json {
+                print(&json(&report)?)?;
+            } else {
+                print(&format!("{}\n", report.message))?;
+            }
+            Ok(if report.outcome == app::register::Outcome::UnknownAgent {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(Command::Badge { command }) => badge(&ctx, command),
+        Some(Command::DevRegistry(a)) => dev_registry(a),
+        Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json }) => {
             let report = app::doctor::doctor(&ctx.scan());
             if as_json {
@@ -186,12 +256,144 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
     for p in &i.problems {
         eprintln!("note: {}: {}", p.code.as_str(), p.message);
     }
+    if g.register {
+        let client = client(ctx)?;
+        let scan = ctx.scan();
+        let found = app::resolve::resolve(&scan.found, &i.id)?;
+        match runtime()?.block_on(app::register::register(&client, found)) {
+            Ok(report) => {
+                eprintln!("{}", report.message);
+                if report.outcome == app::register::Outcome::UnknownAgent {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            Err(e) => bail!(
+                "the identity was created, but registering it failed: {e}; retry with `capiscio-tui register {}`",
+                i.id
+            ),
+        }
+    }
     if ctx.env.get(var).is_some() {
         eprintln!(
             "warning: {var} is set in this shell; the SDK will use that key instead of the new one"
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn badge(ctx: &Context, command: BadgeCommand) -> Result<ExitCode> {
+    let scan = ctx.scan();
+    let (outcome, as_json) = match command {
+        BadgeCommand::Request { id, json } => {
+            let client = client(ctx)?;
+            let found = app::resolve::resolve(&scan.found, &id)?;
+            (
+                runtime()?.block_on(app::badge::request(&client, found))?,
+                json,
+            )
+        }
+        BadgeCommand::Issue { id, ttl, .. } => {
+            let found = app::resolve::resolve(&scan.found, &id)?;
+            (app::badge::self_sign(ctx, found, i64::from(ttl))?, false)
+        }
+    };
+    if as_json {
+        print(&json(&outcome)?)?;
+    } else {
+        let level = outcome.trust_level.as_deref().unwrap_or("?");
+        let summary = format!(
+            "Badge {} for {} · level {level} · expires {} ({})\n  sub {}\n  iss {}\n",
+            outcome.jti,
+            outcome.id,
+            crate::core::ids::relative(outcome.expires_at, ctx.now),
+            crate::core::ids::rfc3339(outcome.expires_at),
+            outcome.sub,
+            outcome.iss
+        );
+        match &outcome.stored_at {
+            Some(p) => print(&format!("{summary}  stored in {p}\n"))?,
+            None => {
+                // MCP servers keep badges in memory: hand the token over on stdout.
+                eprintln!(
+                    "{summary}  (MCP servers keep badges in memory; the token follows on stdout)"
+                );
+                print(&format!("{}\n", outcome.token))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dev_registry(a: args::DevRegistryArgs) -> Result<ExitCode> {
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let cfg = crate::registry::dev::DevConfig {
+            port: a.port,
+            state_file: a.state,
+            api_key: a.api_key,
+            variant: a.variant,
+            latency: std::time::Duration::from_millis(a.latency_ms),
+            badge_ttl: a.badge_ttl.max(1),
+        };
+        let reg = crate::registry::dev::start(cfg).await.context("cannot start the development registry")?;
+        print(&format!("{}\n", reg.url))?;
+        eprintln!("Development registry on {} — point the tools at it with CAPISCIO_SERVER_URL={} (Ctrl-C stops it)", reg.url, reg.url);
+        shutdown_signal().await;
+        reg.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn demo(ctx: &Context, dir: Option<PathBuf>, serve: bool) -> Result<ExitCode> {
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let sandbox = app::demo::build(dir).await?;
+        let mut dctx = ctx.clone();
+        dctx.home = sandbox.home();
+        dctx.env = crate::store::env::EnvSnapshot::default();
+        dctx.offline = false;
+        dctx.registry = RegistrySettings::resolve(Some(&sandbox.registry.url), &dctx.env);
+        dctx.registry.api_key = Some(crate::registry::client::ApiKey::new(app::demo::DEMO_API_KEY, crate::registry::client::KeySource::Flag));
+        let mut scan = dctx.scan();
+        let client = dctx.registry.client()?;
+        app::status::check_all(&client, &mut scan.found, &dctx.env, dctx.now).await;
+        let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+        print(&format!("{}\n\n", app::demo::describe(&sandbox)))?;
+        print(&render::status(&ids, &dctx.registry.describe(), dctx.now))?;
+        if serve {
+            eprintln!(
+                "\nTry it: export HOME={} CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={}; capiscio-tui status\nCtrl-C ends the demo.",
+                sandbox.root.display(),
+                sandbox.registry.url,
+                app::demo::DEMO_API_KEY
+            );
+            shutdown_signal().await;
+        }
+        sandbox.registry.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Maps an error to the message users see; app errors already carry their fix.

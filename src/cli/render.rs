@@ -50,14 +50,24 @@ pub fn short_id(id: &str) -> String {
 pub fn badge_cell(i: &Identity, now: i64) -> String {
     match &i.badge {
         None => "–".into(),
-        Some(b) => {
-            let when = if b.expires_at > now {
-                ids::duration(b.expires_at - now)
-            } else {
-                "exp".into()
-            };
-            format!("{} {when}", b.state.as_str())
+        Some(b) if b.expires_at > now => {
+            format!("{} {}", b.state.as_str(), ids::duration(b.expires_at - now))
         }
+        Some(b) => format!("{} exp", b.state.as_str()),
+    }
+}
+
+/// The registry's word on an identity, in one cell.
+pub fn registry_cell(i: &Identity) -> String {
+    match &i.registry {
+        None => "–".into(),
+        Some(r) => match (&r.error, r.registered, &r.status) {
+            (Some(e), _, _) => format!("error ({e})"),
+            (None, Some(false), _) => "not registered".into(),
+            (None, _, Some(s)) => s.clone(),
+            (None, Some(true), None) => "registered".into(),
+            (None, None, None) => "–".into(),
+        },
     }
 }
 
@@ -70,6 +80,58 @@ fn pad(s: &str, width: usize) -> String {
     }
 }
 
+/// Left-aligned columns two spaces apart; the last column is not padded.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (idx, c) in r.iter().enumerate() {
+            if idx + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&pad(c, widths[idx]));
+                line.push_str("  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn problem_codes(i: &Identity) -> String {
+    let mut codes: Vec<&str> = i.problems.iter().map(|p| p.code.as_str()).collect();
+    codes.dedup();
+    if codes.is_empty() {
+        "–".into()
+    } else {
+        codes.join(",")
+    }
+}
+
+fn footer(out: &mut String, ids_: &[Identity], notes: &[Problem], hint: bool) {
+    let attention = ids_.iter().filter(|i| i.worst().is_some()).count();
+    let _ = writeln!(
+        out,
+        "\n{} identities · {} need attention{}",
+        ids_.len(),
+        attention,
+        if attention > 0 && hint {
+            " · run `capiscio-tui doctor` for fixes"
+        } else {
+            ""
+        }
+    );
+    push_notes(out, notes);
+}
+
 pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
     if ids_.is_empty() {
         let mut out = String::from(
@@ -78,7 +140,9 @@ pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
         push_notes(&mut out, notes);
         return out;
     }
-    let headers = [
+    // Offline the registry column would be all dashes: it appears only when asked.
+    let online = ids_.iter().any(|i| i.registry.is_some());
+    let mut header: Vec<String> = [
         "",
         "KIND",
         "ID",
@@ -87,79 +151,84 @@ pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
         "DID",
         "FINGERPRINT",
         "BADGE",
-        "PROBLEMS",
+    ]
+    .map(String::from)
+    .to_vec();
+    if online {
+        header.push("REGISTRY".into());
+    }
+    header.push("PROBLEMS".into());
+    let mut rows = vec![header];
+    for i in ids_ {
+        let mut r = vec![
+            health_glyph(i).to_string(),
+            i.kind.as_str().to_string(),
+            i.id.clone(),
+            match (&i.name, &i.shadows) {
+                (Some(n), _) => n.clone(),
+                (None, Some(t)) => format!("→ {}", short_id(t)),
+                (None, None) => "–".into(),
+            },
+            format!(
+                "{}{}",
+                i.source.as_str(),
+                if i.effective { "" } else { " (unused)" }
+            ),
+            i.did
+                .as_deref()
+                .map(short_did)
+                .unwrap_or_else(|| "–".into()),
+            i.fingerprint.clone().unwrap_or_else(|| "–".into()),
+            badge_cell(i, now),
+        ];
+        if online {
+            r.push(registry_cell(i));
+        }
+        r.push(problem_codes(i));
+        rows.push(r);
+    }
+    let mut out = table(&rows);
+    footer(&mut out, ids_, notes, true);
+    out
+}
+
+/// `status`: one line per identity — id, DID, badge state, level, expiry countdown.
+pub fn status(ids_: &[Identity], registry: &str, now: i64) -> String {
+    let mut rows = vec![
+        [
+            "", "ID", "DID", "BADGE", "LEVEL", "EXPIRES", "REGISTRY", "PROBLEMS",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
-    let rows: Vec<[String; 9]> = ids_
-        .iter()
-        .map(|i| {
-            let mut codes: Vec<&str> = i.problems.iter().map(|p| p.code.as_str()).collect();
-            codes.dedup();
-            [
-                health_glyph(i).to_string(),
-                i.kind.as_str().to_string(),
-                i.id.clone(),
-                match (&i.name, &i.shadows) {
-                    (Some(n), _) => n.clone(),
-                    (None, Some(t)) => format!("→ {}", short_id(t)),
-                    (None, None) => "–".into(),
-                },
-                format!(
-                    "{}{}",
-                    i.source.as_str(),
-                    if i.effective { "" } else { " (unused)" }
-                ),
-                i.did
-                    .as_deref()
-                    .map(short_did)
-                    .unwrap_or_else(|| "–".into()),
-                i.fingerprint.clone().unwrap_or_else(|| "–".into()),
-                badge_cell(i, now),
-                if codes.is_empty() {
-                    "–".into()
-                } else {
-                    codes.join(",")
-                },
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
+    for i in ids_ {
+        let (level, expires) = match &i.badge {
+            None => ("–".to_string(), "–".to_string()),
+            Some(b) => (
+                b.trust_level.clone().unwrap_or_else(|| "?".into()),
+                ids::relative(b.expires_at, now),
+            ),
+        };
+        rows.push(vec![
+            health_glyph(i).into(),
+            match &i.name {
+                Some(n) => format!("{n} ({})", short_id(&i.id)),
+                None => i.id.clone(),
+            },
+            i.did
+                .as_deref()
+                .map(short_did)
+                .unwrap_or_else(|| "–".into()),
+            crate::app::status::badge_state_label(i),
+            level,
+            expires,
+            registry_cell(i),
+            problem_codes(i),
+        ]);
     }
-    let mut out = String::new();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (idx, c) in cells.iter().enumerate() {
-            if idx + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                l.push_str(&pad(c, widths[idx]));
-                l.push_str("  ");
-            }
-        }
-        l.trim_end().to_string()
-    };
-    out.push_str(&line(&headers.map(String::from)));
-    out.push('\n');
-    for r in &rows {
-        out.push_str(&line(r));
-        out.push('\n');
-    }
-    let attention = ids_.iter().filter(|i| i.worst().is_some()).count();
-    let _ = writeln!(
-        out,
-        "\n{} identities · {} need attention{}",
-        ids_.len(),
-        attention,
-        if attention > 0 {
-            " · run `capiscio-tui doctor` for fixes"
-        } else {
-            ""
-        }
-    );
-    push_notes(&mut out, notes);
+    let mut out = format!("registry: {registry}\n");
+    out.push_str(&table(&rows));
+    footer(&mut out, ids_, &[], true);
     out
 }
 
@@ -205,6 +274,18 @@ pub fn show(i: &Identity, now: i64) -> String {
         "Fingerprint",
         i.fingerprint.as_deref().unwrap_or("–"),
     );
+    if let Some(r) = &i.registry {
+        let did = r
+            .did
+            .as_deref()
+            .map(|d| format!(" · DID {d}"))
+            .unwrap_or_default();
+        row(
+            &mut out,
+            "Registry",
+            &format!("{}{did} · {}", registry_cell(i), r.url),
+        );
+    }
     match &i.badge {
         None => row(&mut out, "Badge", "none"),
         Some(b) => {
@@ -219,10 +300,15 @@ pub fn show(i: &Identity, now: i64) -> String {
                 .filter(|s| !s.is_empty())
                 .map(|l| format!(" · IAL-{l}"))
                 .unwrap_or_default();
+            let reason = b
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             row(
                 &mut out,
                 "Badge",
-                &format!("{}{level}{ial}", b.state.as_str()),
+                &format!("{}{reason}{level}{ial}", b.state.as_str()),
             );
             row(
                 &mut out,

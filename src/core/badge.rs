@@ -276,6 +276,21 @@ impl Badge {
     }
 }
 
+/// A level-0 self-signed badge as `capiscio badge issue --self-sign` makes it (with the
+/// RFC's `typ` and `kid` added): `iss = sub = did:key`, `ial` "0", the key embedded.
+pub fn self_signed(key: &crate::core::key::KeyPair, jti: &str, now: i64, ttl: i64) -> String {
+    let did = key.public().did_key();
+    let fragment = did.trim_start_matches("did:key:");
+    let header =
+        serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": format!("{did}#{fragment}") });
+    let payload = serde_json::json!({
+        "jti": jti, "iss": did, "sub": did, "iat": now, "exp": now + ttl, "ial": "0",
+        "key": { "kty": "OKP", "crv": "Ed25519", "x": b64::url_encode(key.public().as_bytes()) },
+        "vc": { "type": ["VerifiableCredential", "AgentIdentity"], "credentialSubject": { "level": "0" } },
+    });
+    sign_compact(&header.to_string(), &payload.to_string(), key)
+}
+
 /// Signs a badge payload with an EdDSA key; used for level-0 self-signed badges and tests.
 pub fn sign_compact(
     header_json: &str,
@@ -347,6 +362,21 @@ mod tests {
         );
         let other = KeyPair::generate().unwrap();
         assert!(!b.verify_with(other.public()));
+    }
+
+    #[test]
+    fn self_signed_builder_verifies_and_binds_the_key() {
+        let key = KeyPair::from_seed(&[4; 32]);
+        let b = decode(&super::self_signed(&key, "j-9", 1000, 300)).unwrap();
+        assert_eq!(b.offline_state(1010), BadgeState::Valid);
+        assert_eq!(b.trust_level.as_deref(), Some("0"));
+        assert_eq!(b.key, Some(*key.public()));
+        assert!(b.is_for(&[&key.public().did_key()], "x", Some(key.public())));
+        assert!(!b.is_for(
+            &[&key.public().did_key()],
+            "x",
+            Some(KeyPair::from_seed(&[5; 32]).public())
+        ));
     }
 
     #[test]

@@ -31,6 +31,16 @@ pub enum KeySource {
     Flag,
 }
 
+impl KeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Env => "env",
+            Self::Keyring => "keyring",
+            Self::Flag => "flag",
+        }
+    }
+}
+
 /// The registry API key. Wiped on drop; `Debug` and `Display` show only a masked form.
 #[derive(Clone)]
 pub struct ApiKey {

@@ -665,6 +665,7 @@ fn subject_x(public_key: Option<&str>, did_: Option<&str>) -> Option<String> {
     Some(b64::url_encode(pk.as_bytes()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn issue(
     st: &Shared,
     inner: &mut Inner,

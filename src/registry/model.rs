@@ -260,22 +260,17 @@ mod tests {
 
     #[test]
     fn badge_status_variants() {
-        assert_eq!(
+        assert!(
             badge_status(&json!({"jti":"j","revoked":true,"reason":"key compromise"}))
                 .unwrap()
-                .revoked,
-            true
+                .revoked
         );
-        assert_eq!(
-            badge_status(&json!({"data":{"isRevoked":false}}))
+        assert!(
+            !badge_status(&json!({"data":{"isRevoked":false}}))
                 .unwrap()
-                .revoked,
-            false
+                .revoked
         );
-        assert_eq!(
-            badge_status(&json!({"status":"REVOKED"})).unwrap().revoked,
-            true
-        );
+        assert!(badge_status(&json!({"status":"REVOKED"})).unwrap().revoked);
         assert_eq!(badge_status(&json!({"revoked":"maybe"})), None);
         assert_eq!(badge_status(&json!([])), None);
     }

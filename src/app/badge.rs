@@ -1,0 +1,93 @@
+//! `badge request` and `badge issue --self-sign`.
+
+use crate::app::{AppError, Context};
+use crate::core::badge::{self, Badge};
+use crate::core::identity::{Kind, Source};
+use crate::registry::client::RegistryClient;
+use crate::store::disk::{AGENT_BADGE, Found};
+use crate::store::fs::{self as sfs, Overwrite};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Serialize)]
+pub struct BadgeOutcome {
+    pub id: String,
+    pub jti: String,
+    pub sub: String,
+    pub iss: String,
+    pub trust_level: Option<String>,
+    pub expires_at: i64,
+    /// Where the badge was stored; `None` for MCP servers (their SDK keeps badges in memory).
+    pub stored_at: Option<String>,
+    #[serde(skip)]
+    pub token: String,
+}
+
+fn outcome(found: &Found, b: &Badge, token: String, stored_at: Option<PathBuf>) -> BadgeOutcome {
+    BadgeOutcome {
+        id: found.identity.id.clone(),
+        jti: b.jti.clone(),
+        sub: b.sub.clone(),
+        iss: b.iss.clone(),
+        trust_level: b.trust_level.clone(),
+        expires_at: b.exp,
+        stored_at: stored_at.map(|p| p.display().to_string()),
+        token,
+    }
+}
+
+/// Agents keep their badge in `<dir>/badge.jwt` (0600, atomic), where the SDK's keeper does.
+fn store(found: &Found, token: &str) -> Result<Option<PathBuf>, AppError> {
+    if found.identity.kind != Kind::Agent {
+        return Ok(None);
+    }
+    if found.identity.source != Source::Disk {
+        return Err(AppError::Refused(format!(
+            "{} is injected through an env var and has no directory to keep badge.jwt in; use the disk identity it overrides",
+            found.identity.id
+        )));
+    }
+    let path = PathBuf::from(&found.identity.location).join(AGENT_BADGE);
+    sfs::write_atomic(&path, token.as_bytes(), 0o600, Overwrite::Allow)?;
+    Ok(Some(path))
+}
+
+fn check_decodes(found: &Found, token: &str) -> Result<Badge, AppError> {
+    let b = badge::decode(token)
+        .map_err(|e| AppError::Refused(format!("the registry returned an unusable badge: {e}")))?;
+    let dids: Vec<&str> = [
+        found.identity.did.as_deref(),
+        found.identity.key_did.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !b.is_for(&dids, &found.identity.id, found.public.as_ref()) {
+        return Err(AppError::Refused(format!(
+            "the registry issued a badge for {} that does not match this identity's key; not stored (run `capiscio-tui status {}`)",
+            b.sub, found.identity.id
+        )));
+    }
+    Ok(b)
+}
+
+pub async fn request(client: &RegistryClient, found: &Found) -> Result<BadgeOutcome, AppError> {
+    let id = &found.identity.id;
+    let issued = match found.identity.kind {
+        Kind::Agent => client.request_agent_badge(id).await,
+        Kind::McpServer => client.request_server_badge(id, None).await,
+    }
+    .map_err(|e| AppError::Refused(format!("badge request for {id} failed: {e}")))?;
+    let b = check_decodes(found, &issued.token)?;
+    let stored = store(found, &issued.token)?;
+    Ok(outcome(found, &b, issued.token, stored))
+}
+
+pub fn self_sign(ctx: &Context, found: &Found, ttl: i64) -> Result<BadgeOutcome, AppError> {
+    let key = crate::app::export::load_key(ctx, found)?;
+    let jti = crate::app::generate::fresh_uuid()?;
+    let token = badge::self_signed(&key, &jti, ctx.now, ttl);
+    let b = badge::decode(&token).map_err(|e| AppError::Refused(e.to_string()))?;
+    let stored = store(found, &token)?;
+    Ok(outcome(found, &b, token, stored))
+}

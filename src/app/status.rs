@@ -1,0 +1,337 @@
+//! `status`: every identity's badge verified and checked with the registry, all
+//! identities concurrently (the client bounds requests in flight). A failing request
+//! only affects the identity it was for.
+
+use crate::core::badge::{Badge, BadgeState, IssuerKey};
+use crate::core::identity::{Code, Identity, Kind, Problem, RegistryInfo, Source};
+use crate::core::status::{self, Evidence};
+use crate::core::{did, jwk, pem};
+use crate::registry::client::{RegistryClient, RegistryError};
+use crate::store::disk::Found;
+use crate::store::env::{AGENT_ID_VAR, EnvSnapshot, SERVER_ID_VAR};
+use futures_util::future::join_all;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Above this many badges one revocation-list request beats one request per badge.
+pub const BULK_REVOCATION_THRESHOLD: usize = 32;
+
+/// The registry id an identity is known by, if any.
+fn registry_id(f: &Found, env: &EnvSnapshot) -> Option<String> {
+    match (f.identity.source, f.identity.kind) {
+        (Source::Env, Kind::Agent) => env.get(AGENT_ID_VAR).map(str::to_string),
+        (Source::Env, Kind::McpServer) => env.get(SERVER_ID_VAR).map(str::to_string),
+        _ => Some(f.identity.id.clone()),
+    }
+}
+
+/// A badge that needs the registry: signed by it and otherwise acceptable.
+fn needs_registry(b: &Badge, f: &Found, now: i64) -> bool {
+    !b.is_self_signed() && b.time_state(now).is_none() && is_for(b, f)
+}
+
+fn is_for(b: &Badge, f: &Found) -> bool {
+    let dids: Vec<&str> = [f.identity.did.as_deref(), f.identity.key_did.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    b.is_for(&dids, &f.identity.id, f.public.as_ref())
+}
+
+enum Revocations {
+    Bulk(Result<HashSet<String>, String>),
+    PerBadge,
+}
+
+struct Facts {
+    record: Option<Result<Option<Record>, RegistryError>>,
+    entity_status: Option<Result<Option<String>, String>>,
+    revoked: Option<Result<bool, String>>,
+}
+
+struct Record {
+    did: Option<String>,
+    name: Option<String>,
+    status: Option<String>,
+    public_key: Option<String>,
+}
+
+/// Checks every identity; results are written into the identities themselves so that
+/// `list`, `show`, `status` and the TUI all show the same thing.
+pub async fn check_all(client: &RegistryClient, found: &mut [Found], env: &EnvSnapshot, now: i64) {
+    let badges: Vec<&Badge> = found
+        .iter()
+        .filter_map(|f| f.badge.as_ref().filter(|b| needs_registry(b, f, now)))
+        .collect();
+    let jwks: Option<Result<Arc<Vec<IssuerKey>>, String>> = if badges.is_empty() {
+        None
+    } else {
+        Some(client.jwks().await.map_err(|e| e.reason()))
+    };
+    let revocations = if badges.len() > BULK_REVOCATION_THRESHOLD {
+        match client.revoked_jtis().await {
+            // A registry without the list route still answers per badge.
+            Err(RegistryError::Status { code: 404, .. }) => Revocations::PerBadge,
+            other => Revocations::Bulk(other.map_err(|e| e.reason())),
+        }
+    } else {
+        Revocations::PerBadge
+    };
+    let facts = join_all(
+        found
+            .iter()
+            .map(|f| gather(client, f, env, now, &revocations)),
+    )
+    .await;
+    let url = client.base_url().as_str().trim_end_matches('/').to_string();
+    for (f, facts) in found.iter_mut().zip(facts) {
+        apply(f, facts, jwks.as_ref(), &url, now);
+    }
+}
+
+async fn gather(
+    client: &RegistryClient,
+    f: &Found,
+    env: &EnvSnapshot,
+    now: i64,
+    revocations: &Revocations,
+) -> Facts {
+    let mut facts = Facts {
+        record: None,
+        entity_status: None,
+        revoked: None,
+    };
+    let Some(id) = registry_id(f, env) else {
+        return facts;
+    };
+    let has_key = client.api_key().is_some();
+    match f.identity.kind {
+        Kind::Agent if has_key => {
+            let rec = client.agent(&id).await.map(|o| {
+                o.map(|r| Record {
+                    did: r.did,
+                    name: r.name,
+                    status: r.status,
+                    public_key: r.public_key,
+                })
+            });
+            // The record carries the status; no second request needed.
+            facts.entity_status = Some(match &rec {
+                Ok(Some(r)) => Ok(Some(normalise_status(r.status.as_deref()))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.reason()),
+            });
+            facts.record = Some(rec);
+        }
+        Kind::Agent => {
+            facts.entity_status = Some(
+                client
+                    .agent_status(&id)
+                    .await
+                    .map(|o| o.map(|s| s.status))
+                    .map_err(|e| e.reason()),
+            );
+        }
+        Kind::McpServer if has_key => {
+            let rec = client.server(&id).await.map(|o| {
+                o.map(|r| Record {
+                    did: r.did,
+                    name: None,
+                    status: r.status,
+                    public_key: r.public_key,
+                })
+            });
+            facts.record = Some(rec);
+        }
+        Kind::McpServer => {
+            facts.entity_status = Some(
+                client
+                    .server_status(&id)
+                    .await
+                    .map(|o| o.map(|s| s.status))
+                    .map_err(|e| e.reason()),
+            );
+        }
+    }
+    if let Some(b) = f.badge.as_ref().filter(|b| needs_registry(b, f, now)) {
+        facts.revoked = Some(match revocations {
+            Revocations::Bulk(Ok(set)) => Ok(set.contains(&b.jti)),
+            Revocations::Bulk(Err(r)) => Err(r.clone()),
+            Revocations::PerBadge => match client.badge_status(&b.jti).await {
+                Ok(Some(s)) => Ok(s.revoked),
+                Ok(None) => Err("badge unknown to the registry".into()),
+                Err(e) => Err(e.reason()),
+            },
+        });
+    }
+    facts
+}
+
+/// The SDK record's status: `inactive` only means "not yet activated by connect()".
+fn normalise_status(s: Option<&str>) -> String {
+    match s.map(str::to_ascii_lowercase).as_deref() {
+        Some(s @ ("disabled" | "suspended" | "revoked")) => s.to_string(),
+        _ => "active".to_string(),
+    }
+}
+
+fn apply(
+    f: &mut Found,
+    facts: Facts,
+    jwks: Option<&Result<Arc<Vec<IssuerKey>>, String>>,
+    url: &str,
+    now: i64,
+) {
+    let id = f.identity.id.clone();
+    let mut info = RegistryInfo {
+        url: url.to_string(),
+        registered: None,
+        did: None,
+        name: None,
+        status: None,
+        error: None,
+    };
+    let mut problems: Vec<Problem> = Vec::new();
+    match &facts.record {
+        Some(Ok(Some(r))) => {
+            info.registered = Some(true);
+            info.did = r.did.clone();
+            info.name = r.name.clone();
+            info.status = r.status.clone();
+            problems.extend(key_drift(&f.identity, r, f.public.as_ref()));
+        }
+        Some(Ok(None)) => {
+            info.registered = Some(false);
+            problems.push(Problem::warning(
+                Code::NotRegistered,
+                format!("the registry has no {} with id {id}", f.identity.kind.label()),
+                "create it in the CapiscIO dashboard, or register it: `capiscio-tui generate --register` for new identities",
+            ));
+        }
+        Some(Err(e)) => info.error = Some(e.reason()),
+        None => {}
+    }
+    if let Some(Ok(Some(s))) = &facts.entity_status {
+        info.status.get_or_insert_with(|| s.clone());
+    }
+    if facts.record.is_none() {
+        match &facts.entity_status {
+            Some(Ok(None)) => info.registered = Some(false),
+            Some(Ok(Some(_))) => info.registered = Some(true),
+            Some(Err(r)) => info.error = Some(r.clone()),
+            None => {}
+        }
+    }
+    if let Some(e) = &info.error {
+        problems.push(Problem::warning(
+            Code::RegistryError,
+            format!("the registry could not be asked about this identity ({e})"),
+            "check the registry URL, your network and CAPISCIO_API_KEY, then `capiscio-tui status`",
+        ));
+    }
+    if let (Some(b), Some(badge_info)) = (f.badge.as_ref(), f.identity.badge.as_mut()) {
+        let keys = jwks.map(|r| r.as_ref().map(|k| k.as_slice()).map_err(Clone::clone));
+        let evidence = Evidence {
+            issuer_keys: keys,
+            revoked: facts.revoked.clone(),
+            agent_status: facts.entity_status.clone(),
+        };
+        let dids: Vec<&str> = [f.identity.did.as_deref(), f.identity.key_did.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let verdict = status::classify(
+            b,
+            b.is_for(&dids, &id, f.public.as_ref()),
+            Some(&evidence),
+            now,
+        );
+        // Offline badge problems are replaced by the online verdict's.
+        f.identity.problems.retain(|p| !is_badge_code(p.code));
+        problems.extend(status::problems_for(&verdict, b, &id));
+        badge_info.state = verdict.state;
+        badge_info.reason = verdict.reason;
+    }
+    if f.identity.kind == Kind::Agent
+        && f.badge.is_none()
+        && let Some(Ok(Some(s))) = &facts.entity_status
+        && s != "active"
+    {
+        {
+            problems.push(Problem::error(
+                Code::AgentDisabled,
+                format!("the registry reports this agent as {s}; badges for it are rejected"),
+                "re-enable the agent in the CapiscIO dashboard",
+            ));
+        }
+    }
+    if let Some(d) = info.did.clone().filter(|d| did::method(d) == "web") {
+        f.identity.did = Some(d);
+    }
+    f.identity.problems.extend(problems);
+    f.identity.registry = Some(info);
+}
+
+fn is_badge_code(c: Code) -> bool {
+    matches!(
+        c,
+        Code::BadgeExpired
+            | Code::BadgeNotYetValid
+            | Code::BadgeSignatureInvalid
+            | Code::BadgeSubjectMismatch
+            | Code::BadgeRevoked
+            | Code::AgentDisabled
+            | Code::RegistryError
+    )
+}
+
+/// The registry holds another key than the local one (a rotation it does not know).
+fn key_drift(
+    identity: &Identity,
+    r: &Record,
+    local: Option<&crate::core::key::PublicKey>,
+) -> Option<Problem> {
+    let local = local?;
+    let registry_did_key = r.did.as_deref().filter(|d| did::method(d) == "key");
+    let registry_pk = r.public_key.as_deref().and_then(|p| {
+        jwk::parse_public(p)
+            .ok()
+            .map(|j| j.x)
+            .or_else(|| pem::parse_public(p).ok())
+    });
+    let differs_by_did = registry_did_key.is_some_and(|d| {
+        did::parse_did_key(d).is_ok_and(|k| k != *local) || did::parse_did_key(d).is_err()
+    });
+    let differs_by_key = registry_pk.is_some_and(|k| k != *local);
+    if !(differs_by_did || differs_by_key) {
+        return None;
+    }
+    let what = registry_did_key
+        .map(str::to_string)
+        .or_else(|| registry_pk.map(|k| k.did_key()))
+        .unwrap_or_default();
+    let fix = match identity.kind {
+        Kind::Agent => "the registry keeps the first key it was given: register a new agent for this key, or update the agent in the CapiscIO dashboard".to_string(),
+        Kind::McpServer => "start the server once (it re-registers its key), or `capiscio-tui generate --register` for a new server".to_string(),
+    };
+    Some(Problem::error(
+        Code::RegistryDidMismatch,
+        format!(
+            "the registry holds {what}, not this key ({}): PoP badges fail and IAL-0 badges embed the registry's key",
+            local.did_key()
+        ),
+        fix,
+    ))
+}
+
+/// One identity's badge state for the status line: the badge's state, or `no-badge`.
+pub fn badge_state_label(i: &Identity) -> String {
+    match &i.badge {
+        None => "no-badge".into(),
+        Some(b) => match (&b.state, &b.reason) {
+            (BadgeState::RegistryError, Some(r)) => format!("registry-error ({r})"),
+            (BadgeState::Unverified, Some(r)) => format!("unverified ({r})"),
+            (s, _) => s.as_str().into(),
+        },
+    }
+}
