@@ -78,9 +78,16 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let ctx = context(&cli)?;
-    match cli.command {
+pub fn run(mut cli: Cli) -> Result<ExitCode> {
+    match cli.command.take() {
+        // The development registry needs no CapiscIO home, so it runs even without HOME.
+        Some(Command::DevRegistry(a)) => dev_registry(a),
+        other => run_in(context(&cli)?, other),
+    }
+}
+
+fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
+    match command {
         None => {
             let scan = ctx.scan();
             let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();

@@ -161,3 +161,92 @@ pub fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// The real binary's `dev-registry` on a free loopback port; killed on drop.
+pub struct DevReg {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl DevReg {
+    pub fn start(args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_capiscio-tui"))
+            .arg("dev-registry")
+            .args(args)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "dev-registry printed {line:?}"
+        );
+        Self { child, url }
+    }
+
+    pub fn host(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// POST JSON with the given API key (or none) via a raw loopback HTTP/1.1 request.
+    pub fn post(&self, path: &str, body: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+        self.call("POST", path, Some(body), key)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call("GET", path, None, None)
+    }
+
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(self.host()).unwrap();
+        let body = body.unwrap_or("");
+        let key_header = key
+            .map(|k| format!("X-Capiscio-Registry-Key: {k}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{key_header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.host(),
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let status: u16 = resp.split(' ').nth(1).unwrap().parse().unwrap();
+        let payload = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        (
+            status,
+            serde_json::from_str(payload).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub fn fault(&self, fault: serde_json::Value) {
+        let (code, _) = self.post("/_dev/faults", &fault.to_string(), None);
+        assert_eq!(code, 200);
+    }
+
+    pub fn clear_faults(&self) {
+        self.call("DELETE", "/_dev/faults", None, None);
+    }
+}
+
+impl Drop for DevReg {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
