@@ -221,3 +221,75 @@ fn identities_written_by_the_sdks_are_listed_with_the_same_did() {
         );
     }
 }
+
+#[test]
+fn the_real_sdks_connect_to_our_development_registry() {
+    let Some(py) = python() else { return };
+    const KEY: &str = "sk_test_interop_registry";
+    let reg = DevReg::start(&["--api-key", KEY]);
+    // Keys exported by our tool from a scratch home, injected the documented way.
+    let scratch = Home::new();
+    let agent = generate(&scratch, "agent", AGENT);
+    let server = generate(&scratch, "mcp-server", SERVER);
+    let jwk = stdout(&scratch.run(&["export", AGENT, "--format", "jwk"]));
+    let pem = stdout(&scratch.run(&["export", SERVER, "--format", "env"]));
+    let pem_value = pem
+        .trim_end()
+        .trim_start_matches("CAPISCIO_SERVER_PRIVATE_KEY_PEM='")
+        .trim_end_matches('\'')
+        .to_string();
+
+    let h = Home::new();
+    let a = sdk(
+        &py,
+        &h,
+        &["connect-agent", &reg.url, KEY],
+        &[("CAPISCIO_AGENT_PRIVATE_KEY_JWK", jwk.trim_end())],
+    );
+    let agent_id = a["agent_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a["did"], agent["key_did"],
+        "the SDK reports the injected key's DID"
+    );
+    let s = sdk(
+        &py,
+        &h,
+        &["connect-server", &reg.url, KEY, SERVER],
+        &[("CAPISCIO_SERVER_PRIVATE_KEY_PEM", &pem_value)],
+    );
+    let server_id = s["server_id"].as_str().unwrap().to_string();
+    assert_ne!(
+        server_id, SERVER,
+        "PUT 404 made the SDK create the server under a new id"
+    );
+    assert!(
+        s["badge"]
+            .as_str()
+            .is_some_and(|b| b.split('.').count() == 3),
+        "the MCP SDK got a badge: {s}"
+    );
+
+    // Our status shows both with the DIDs the SDKs report.
+    let out = h.run_env(
+        &["status", "--json"],
+        &[("CAPISCIO_SERVER_URL", &reg.url), ("CAPISCIO_API_KEY", KEY)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ag = find(&list, &agent_id);
+    assert_eq!(ag["did"], a["did"]);
+    assert_eq!(ag["key_did"], agent["key_did"]);
+    assert_eq!(
+        ag["registry"]["status"], "active",
+        "connect() activated the agent"
+    );
+    assert_eq!(ag["registry"]["did"], a["did"]);
+    let sv = find(&list, &server_id);
+    assert_eq!(sv["did"], s["did"], "did.txt holds the SDK's did:web");
+    assert_eq!(sv["key_did"], server["key_did"]);
+    assert_eq!(sv["registry"]["status"], "active");
+    assert!(
+        !codes(sv).contains(&"registry-did-mismatch".to_string()),
+        "{sv:#}"
+    );
+}

@@ -263,16 +263,27 @@ impl Badge {
     /// Whether the badge names this identity: its subject is one of the identity's DIDs
     /// (or the registry did:web of its id), and an embedded key, if any, is this key.
     pub fn is_for(&self, dids: &[&str], id: &str, key: Option<&PublicKey>) -> bool {
-        let subject_ok = dids.contains(&self.sub.as_str())
-            || did::parse_did_web(&self.sub)
-                .ok()
-                .and_then(|w| w.agent_id().map(|a| a.eq_ignore_ascii_case(id)))
-                .unwrap_or(false);
+        let names_us = |d: &str| {
+            dids.contains(&d)
+                || did::parse_did_web(d)
+                    .ok()
+                    .and_then(|w| w.agent_id().map(|a| a.eq_ignore_ascii_case(id)))
+                    .unwrap_or(false)
+        };
         let key_ok = match (self.key.as_ref(), key) {
             (Some(embedded), Some(local)) => embedded == local,
             _ => true,
         };
-        subject_ok && key_ok
+        // IAL-1: `cnf.kid` is a DID URL (`<did>#…`) that must name this identity too,
+        // and a did:key there must be this very key.
+        let cnf_ok = self.cnf_kid.as_deref().is_none_or(|kid| {
+            let d = kid.split_once('#').map_or(kid, |(d, _)| d);
+            match (did::parse_did_key(d), key) {
+                (Ok(k), Some(local)) => k == *local,
+                _ => names_us(d),
+            }
+        });
+        names_us(&self.sub) && key_ok && cnf_ok
     }
 }
 
@@ -377,6 +388,22 @@ mod tests {
             "x",
             Some(KeyPair::from_seed(&[5; 32]).public())
         ));
+    }
+
+    #[test]
+    fn cnf_must_name_this_key() {
+        let key = KeyPair::from_seed(&[6; 32]);
+        let d = key.public().did_key();
+        let other = KeyPair::from_seed(&[8; 32]).public().did_key();
+        let mk = |cnf: &str| {
+            let p = format!(
+                r#"{{"jti":"j","iss":"https://r","sub":"did:web:r:agents:a1","iat":1,"exp":2,"ial":"1","cnf":{{"kid":"{cnf}#k"}}}}"#
+            );
+            decode(&sign_compact(r#"{"alg":"EdDSA"}"#, &p, &key)).unwrap()
+        };
+        assert!(mk(&d).is_for(&[&d], "a1", Some(key.public())));
+        assert!(!mk(&other).is_for(&[&d], "a1", Some(key.public())));
+        assert!(mk("did:web:r:agents:a1").is_for(&[&d], "a1", Some(key.public())));
     }
 
     #[test]

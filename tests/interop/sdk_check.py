@@ -144,7 +144,40 @@ def persist(agent_id: str, server_id: str) -> dict:
     return out
 
 
+def connect_agent(url: str, api_key: str) -> dict:
+    """CapiscIO.connect() against a registry, key from CAPISCIO_AGENT_PRIVATE_KEY_JWK."""
+    from capiscio_sdk import CapiscIO
+
+    ident = CapiscIO.connect(api_key=api_key, name="py-agent", server_url=url, auto_badge=False)
+    try:
+        return {"agent_id": ident.agent_id, "did": ident.did, "keys_dir": str(ident.keys_dir)}
+    finally:
+        ident.close()
+
+
+def connect_server(url: str, api_key: str, server_id: str) -> dict:
+    """MCPServerIdentity.connect() with a badge, key from CAPISCIO_SERVER_PRIVATE_KEY_PEM."""
+
+    async def run() -> dict:
+        ident = await MCPServerIdentity.connect(
+            server_id=server_id, api_key=api_key, server_url=url, auto_badge=True
+        )
+        try:
+            return {
+                "server_id": ident.server_id,
+                "did": ident.did,
+                "badge": ident.get_badge(),
+                "keys_dir": str(ident.keys_dir),
+            }
+        finally:
+            ident.close()
+
+    return asyncio.run(run())
+
+
 COMMANDS = {
+    "connect-agent": connect_agent,
+    "connect-server": connect_server,
     "agent-dir": agent_dir,
     "server-dir": server_dir,
     "env-agent": env_agent,
