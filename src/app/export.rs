@@ -46,6 +46,7 @@ pub fn export(
         }
         (None, _) => found.identity.id.clone(),
     };
+    crate::app::rotate::note_capture(found, key.public(), ctx.now);
     let text = export::render(
         format,
         &Request {

@@ -9,6 +9,7 @@ pub mod export;
 pub mod generate;
 pub mod register;
 pub mod resolve;
+pub mod rotate;
 pub mod status;
 
 pub use context::Context;

@@ -68,6 +68,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rotate an identity's key: impact analysis, crash-safe swap, guided walkthrough
+    Rotate(RotateArgs),
+    /// Archived (rotated-out) keys of an identity
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Ask the registry for a badge, or make a self-signed development badge
     Badge {
         #[command(subcommand)]
@@ -114,6 +121,61 @@ pub enum BadgeCommand {
         /// Lifetime in seconds
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=86400))]
         ttl: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    pub id: String,
+    /// Show what would change and stop
+    #[arg(long, conflicts_with_all = ["resume", "rollback"])]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value = "planned")]
+    pub mode: crate::core::rotation::Mode,
+    /// Skip the typed confirmation (needed when not on a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Days the old public key stays in the agent card as retiring (planned mode)
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub grace_days: u32,
+    /// Where to look for deployed copies of the old key [default: the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub scan: Option<PathBuf>,
+    /// Export format the capture step suggests
+    #[arg(long, value_enum, default_value = "env")]
+    pub capture_format: crate::core::export::Format,
+    /// On HTTP 409, create a new agent record for the new key and move the identity to it
+    #[arg(long)]
+    pub new_agent: bool,
+    /// Finish an interrupted rotation, or continue the walkthrough
+    #[arg(long, conflicts_with = "rollback")]
+    pub resume: bool,
+    /// Restore the newest archived key
+    #[arg(long)]
+    pub rollback: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// List archived keys
+    List {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete archived keys (asks for confirmation)
+    Purge {
+        id: String,
+        /// Only archives older than this many days
+        #[arg(long, value_name = "DAYS", required_unless_present = "all")]
+        older_than: Option<u32>,
+        /// Every archive of this identity
+        #[arg(long, conflicts_with = "older_than")]
+        all: bool,
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod render;
+mod rotate;
 
 use crate::app::context::RegistrySettings;
 use crate::app::{self, AppError, Context};
@@ -35,7 +36,7 @@ pub fn context(cli: &Cli) -> Result<Context> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,7 +66,7 @@ fn client(ctx: &Context) -> Result<crate::registry::client::RegistryClient> {
     Ok(ctx.registry.client()?)
 }
 
-fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not our failure.
@@ -74,7 +75,7 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
@@ -164,6 +165,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
             })
         }
         Some(Command::Badge { command }) => badge(&ctx, command),
+        Some(Command::Rotate(a)) => rotate::run(&ctx, a),
+        Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json }) => {

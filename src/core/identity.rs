@@ -3,7 +3,9 @@
 use crate::core::badge::{Badge, BadgeState};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Agent,
@@ -81,6 +83,8 @@ pub enum Code {
     RegistryDidMismatch,
     RegistryError,
     NotRegistered,
+    RotationInterrupted,
+    RotationPending,
     NotDiscoverable,
     TildeInKeyDir,
 }
@@ -114,6 +118,8 @@ impl Code {
             Self::RegistryDidMismatch => "registry-did-mismatch",
             Self::RegistryError => "registry-error",
             Self::NotRegistered => "not-registered",
+            Self::RotationInterrupted => "rotation-interrupted",
+            Self::RotationPending => "rotation-pending",
             Self::NotDiscoverable => "not-discoverable",
             Self::TildeInKeyDir => "tilde-in-key-dir",
         }

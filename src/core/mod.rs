@@ -9,5 +9,6 @@ pub mod ids;
 pub mod jwk;
 pub mod key;
 pub mod pem;
+pub mod rotation;
 pub mod status;
 mod vectors;

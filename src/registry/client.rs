@@ -448,6 +448,21 @@ impl RegistryClient {
         write_outcome(r)
     }
 
+    /// `POST /v1/sdk/agents` with the SDK's body; returns the new agent record.
+    pub async fn create_agent(&self, name: &str) -> Result<AgentRecord, RegistryError> {
+        let body = serde_json::json!({ "name": name, "protocol": "a2a" });
+        let r = self
+            .request(
+                Method::POST,
+                &["v1", "sdk", "agents"],
+                &[],
+                Some(&body),
+                true,
+            )
+            .await?;
+        Ok(model::agent_record(&success(r)?))
+    }
+
     /// `PUT /v1/sdk/servers/{id}` with `{did, publicKey: <SPKI PEM>}`.
     pub async fn put_server(
         &self,

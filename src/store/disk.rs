@@ -78,6 +78,49 @@ fn quoted(p: &Path) -> String {
     }
 }
 
+/// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
+fn check_rotation(dir: &Path, id: &str, problems: &mut Vec<Problem>) {
+    let paths = crate::store::rotate::Paths::for_dir(dir);
+    let journal = crate::store::rotate::read_journal(&paths);
+    let staging = paths.staging.exists();
+    match journal {
+        Ok(Some(j))
+            if j.interrupted()
+                || (staging && j.phase != crate::core::rotation::Phase::RolledBack) =>
+        {
+            problems.push(Problem::error(
+                Code::RotationInterrupted,
+                "a key rotation was interrupted before it finished (the directory still holds one complete key pair)".to_string(),
+                format!("finish it with `capiscio-tui rotate {id} --resume`, or undo it with `capiscio-tui rotate {id} --rollback`"),
+            ));
+        }
+        Ok(Some(j)) if j.phase == crate::core::rotation::Phase::Done => {
+            if let Some(step) = j.next() {
+                problems.push(Problem::warning(
+                    Code::RotationPending,
+                    format!(
+                        "the rotation walkthrough has open steps; next: {}",
+                        step.title().to_lowercase()
+                    ),
+                    format!("`capiscio-tui rotate {id} --resume` shows where it stands"),
+                ));
+            }
+        }
+        Err(e) => problems.push(Problem::warning(
+            Code::RotationInterrupted,
+            e.to_string(),
+            format!("inspect {} by hand", paths.journal.display()),
+        )),
+        _ if staging => problems.push(Problem::error(
+            Code::RotationInterrupted,
+            "a staging directory from an interrupted rotation is left next to this identity"
+                .to_string(),
+            format!("`capiscio-tui rotate {id} --rollback` removes it"),
+        )),
+        _ => {}
+    }
+}
+
 /// Permission and symlink checks shared by both layouts.
 fn check_files(dir: &Path, private: &str, problems: &mut Vec<Problem>) {
     let key_path = dir.join(private);
@@ -277,6 +320,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         .or_else(|| did_txt.clone().filter(|d| d.starts_with("did:")))
         .or_else(|| key_did.clone());
     check_files(dir, AGENT_PRIVATE, &mut problems);
+    check_rotation(dir, id, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
             Code::NotDiscoverable,
@@ -498,6 +542,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         .filter(|d| crate::core::did::method(d) == "web")
         .or_else(|| key_did.clone());
     check_files(dir, SERVER_PRIVATE, &mut problems);
+    check_rotation(dir, &id, &mut problems);
     let mut files: Vec<FileInfo> = [
         SERVER_PRIVATE,
         SERVER_PUBLIC,

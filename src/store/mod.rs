@@ -3,4 +3,5 @@
 pub mod disk;
 pub mod env;
 pub mod fs;
+pub mod rotate;
 pub mod scan;
