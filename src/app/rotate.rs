@@ -271,6 +271,7 @@ fn swap(
         archived_at: now,
         reason: format!("{} rotation", j.mode.as_str()),
         compromised: j.mode == Mode::Emergency,
+        seq: 0,
     };
     rs::stage(paths, j.kind, &files, &j.archive, &meta)?;
     j.new_fingerprint = Some(new.public().fingerprint());
@@ -414,6 +415,7 @@ async fn continue_steps(
     new_agent: bool,
 ) -> Result<(), AppError> {
     let now = ctx.now;
+    let mut paths = paths.clone();
     let new = disk::load_secret_file(&secret_ref(&paths.dir, j.kind))?;
     // Env: does anything here still inject the old key?
     let old_public = crate::core::did::parse_did_key(&j.old_did).ok();
@@ -434,7 +436,7 @@ async fn continue_steps(
         (true, settled) => settled.clone(),
     };
     j.set(StepId::ReplaceEnv, env_state, now);
-    rs::write_journal(paths, j)?;
+    rs::write_journal(&paths, j)?;
 
     let offline_reason = match client {
         None => Some("offline: run `rotate … --resume` when the registry is reachable".to_string()),
@@ -443,9 +445,11 @@ async fn continue_steps(
     };
     if let (Some(c), None) = (client, &offline_reason) {
         if !j.step(StepId::Register).is_settled() {
-            let state = register_new_key(c, paths, j, &new, new_agent).await;
+            let state = register_new_key(c, &paths, j, &new, new_agent).await;
             j.set(StepId::Register, state, now);
-            rs::write_journal(paths, j)?;
+            // `--new-agent` may have moved the identity: follow it.
+            paths = Paths::for_dir(Path::new(&j.dir));
+            rs::write_journal(&paths, j)?;
         }
         if j.mode == Mode::Emergency
             && let Some(jti) = j.old_badge_jti.clone()
@@ -461,7 +465,7 @@ async fn continue_steps(
                 ),
             };
             j.notes.push(note);
-            rs::write_journal(paths, j)?;
+            rs::write_journal(&paths, j)?;
         }
         if j.step(StepId::Register).is_settled() && !j.step(StepId::NewBadge).is_settled() {
             let state = match j.kind {
@@ -482,7 +486,7 @@ async fn continue_steps(
                 },
             };
             j.set(StepId::NewBadge, state, now);
-            rs::write_journal(paths, j)?;
+            rs::write_journal(&paths, j)?;
         }
     } else if let Some(r) = &offline_reason {
         for s in [StepId::Register, StepId::NewBadge] {
@@ -503,7 +507,7 @@ async fn continue_steps(
     }
     let verify = verify_step(ctx, j, client).await;
     j.set(StepId::Verify, verify, now);
-    rs::write_journal(paths, j)?;
+    rs::write_journal(&paths, j)?;
     Ok(())
 }
 
@@ -771,6 +775,7 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
         archived_at: ctx.now,
         reason: "rollback".into(),
         compromised: false,
+        seq: 0,
     };
     rs::stage(&paths, kind, &files, &archive_name, &meta)?;
     rs::exchange(&paths)?;

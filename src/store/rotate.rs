@@ -158,6 +158,9 @@ pub struct ArchiveMeta {
     /// Why: `planned rotation`, `emergency rotation`, `rollback`.
     pub reason: String,
     pub compromised: bool,
+    /// Order of archiving within this identity (names share a one-second stamp).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// One file of the new layout.
@@ -208,8 +211,14 @@ pub fn stage(
             sfs::write_atomic(&entry.join(&name), &bytes, 0o600, Overwrite::Refuse)?;
         }
     }
+    let mut meta = meta.clone();
+    meta.seq = list_archive(&paths.dir, kind)
+        .iter()
+        .filter_map(|e| e.meta.as_ref().map(|m| m.seq))
+        .max()
+        .map_or(1, |s| s + 1);
     let meta_text =
-        serde_json::to_string_pretty(meta).map_err(|e| RotateError::Refused(e.to_string()))?;
+        serde_json::to_string_pretty(&meta).map_err(|e| RotateError::Refused(e.to_string()))?;
     sfs::write_atomic(
         &entry.join(ARCHIVE_META),
         meta_text.as_bytes(),
@@ -374,7 +383,13 @@ pub fn list_archive(dir: &Path, kind: Kind) -> Vec<ArchiveEntry> {
             }
         })
         .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // Oldest first: by when (and in which order) they were archived, then by name.
+    out.sort_by_key(|e| {
+        (
+            e.meta.as_ref().map(|m| (m.archived_at, m.seq)),
+            e.name.clone(),
+        )
+    });
     out
 }
 
