@@ -102,6 +102,8 @@ fn main() {
         now: 0,
         offline: true,
         registry: capiscio_tui::app::context::RegistrySettings::resolve(None, &Default::default()),
+        keyring: capiscio_tui::store::keyring::Choice::None,
+        keyring_explicit: false,
     };
     let samples: Vec<Duration> = (0..30)
         .map(|_| {

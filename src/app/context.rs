@@ -75,6 +75,9 @@ pub struct Context {
     pub now: i64,
     pub offline: bool,
     pub registry: RegistrySettings,
+    pub keyring: crate::store::keyring::Choice,
+    /// `--keyring` was given: consult the keyring even without an index.
+    pub keyring_explicit: bool,
 }
 
 impl Context {
@@ -85,11 +88,29 @@ impl Context {
     }
 
     pub fn scan(&self) -> Scan {
-        scan::scan(&ScanInput {
+        let mut s = scan::scan(&ScanInput {
             home: &self.home,
             env: &self.env,
             cwd: &self.cwd,
             now: self.now,
-        })
+        });
+        if self.uses_keyring() {
+            let kr = self.keyring();
+            scan::merge_keyring(&mut s, &self.home, kr.as_ref());
+        }
+        s
+    }
+
+    /// The keyring is consulted only when something was put there (the index exists)
+    /// or it was asked for, so plain runs never wait on a keyring daemon.
+    pub fn uses_keyring(&self) -> bool {
+        use crate::store::keyring::{Choice, index_path};
+        self.keyring != Choice::None && (self.keyring_explicit || index_path(&self.home).exists())
+    }
+
+    pub fn keyring(
+        &self,
+    ) -> Result<crate::store::keyring::Keyring, crate::store::keyring::KeyringError> {
+        crate::store::keyring::open(self.keyring)
     }
 }

@@ -3,8 +3,6 @@
 use crate::app::{AppError, Context};
 use crate::core::export::{self, Format, Request, Target};
 use crate::core::identity::{Identity, Kind};
-use crate::store::disk::{self, Found, SecretRef};
-use crate::store::env;
 use crate::store::scan::Scan;
 use zeroize::Zeroizing;
 
@@ -22,12 +20,7 @@ pub fn default_target(kind: Kind) -> Target {
     }
 }
 
-pub fn load_key(ctx: &Context, found: &Found) -> Result<crate::core::key::KeyPair, AppError> {
-    Ok(match &found.secret {
-        SecretRef::Env(var) => env::load_secret(&ctx.env, var)?,
-        other => disk::load_secret_file(other)?,
-    })
-}
+pub use crate::app::keys::load_key;
 
 pub fn export(
     ctx: &Context,

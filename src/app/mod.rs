@@ -7,6 +7,8 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod generate;
+pub mod keyring;
+pub mod keys;
 pub mod register;
 pub mod resolve;
 pub mod rotate;

@@ -32,6 +32,9 @@ pub struct Cli {
     /// Registry requests in flight at once
     #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Which OS keyring to use [default: auto — Secret Service, else kernel keyutils]
+    #[arg(long, global = true, value_enum, value_name = "STORE")]
+    pub keyring: Option<crate::store::keyring::Choice>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -75,6 +78,15 @@ pub enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Private keys in the OS keyring: status, import, export back to disk, delete
+    Keyring {
+        #[command(subcommand)]
+        command: KeyringCommand,
+    },
+    /// Store the registry API key in the OS keyring (prompted, never echoed)
+    Login,
+    /// Remove the registry API key from the OS keyring
+    Logout,
     /// Ask the registry for a badge, or make a self-signed development badge
     Badge {
         #[command(subcommand)]
@@ -155,6 +167,41 @@ pub struct RotateArgs {
     pub rollback: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyringCommand {
+    /// Which keyring would be used, and why (or why none)
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a disk identity's private key into the keyring (the public key and a marker stay)
+    Import { id: String },
+    /// Write a keyring identity back into the SDK layout (needed before an SDK here can use it)
+    Export {
+        id: String,
+        /// Materialise the SDK files (required: to print the key, use `capiscio-tui export`)
+        #[arg(long, required = true)]
+        to_disk: bool,
+    },
+    /// Delete an identity's keyring entry (asks for confirmation)
+    Delete {
+        id: String,
+        #[arg(long)]
+        yes: bool,
+        /// Allow destroying the only copy of the private key
+        #[arg(long)]
+        discard_key: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreArg {
+    /// The SDK layout under ~/.capiscio
+    Disk,
+    /// The OS keyring (materialise with `keyring export --to-disk` before an SDK uses it)
+    Keyring,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,4 +316,7 @@ pub struct GenerateArgs {
     /// Register the new key with the registry (needs CAPISCIO_API_KEY)
     #[arg(long)]
     pub register: bool,
+    /// Where the private key goes
+    #[arg(long, value_enum, default_value = "disk")]
+    pub store: StoreArg,
 }

@@ -1,6 +1,7 @@
 //! The scriptable shell over `app/`: argv in, text or JSON out.
 
 pub mod args;
+mod keyring;
 pub mod render;
 mod rotate;
 
@@ -24,6 +25,10 @@ pub fn context(cli: &Cli) -> Result<Context> {
     };
     let env = crate::store::env::EnvSnapshot::from_process();
     let mut registry = RegistrySettings::resolve(cli.server_url.as_deref(), &env);
+    let keyring = cli.keyring.unwrap_or(crate::store::keyring::Choice::Auto);
+    if registry.api_key.is_none() {
+        registry.api_key = app::keyring::stored_api_key(&home, keyring);
+    }
     registry.timeout = std::time::Duration::from_secs(cli.registry_timeout.max(1));
     registry.concurrency = usize::from(cli.concurrency);
     Ok(Context {
@@ -33,6 +38,8 @@ pub fn context(cli: &Cli) -> Result<Context> {
         now: crate::cli_now(),
         offline: cli.offline,
         registry,
+        keyring,
+        keyring_explicit: cli.keyring.is_some(),
     })
 }
 
@@ -166,6 +173,9 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         }
         Some(Command::Badge { command }) => badge(&ctx, command),
         Some(Command::Rotate(a)) => rotate::run(&ctx, a),
+        Some(Command::Keyring { command }) => keyring::run(&ctx, command),
+        Some(Command::Login) => keyring::login(&ctx),
+        Some(Command::Logout) => keyring::logout(&ctx),
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
@@ -241,6 +251,9 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
         name: g.name,
     };
     let key = app::generate::fresh_key()?;
+    if g.store == args::StoreArg::Keyring {
+        return keyring::generate(ctx, &req, &key, g.json);
+    }
     let generated = app::generate::generate(ctx, &req, &key, app::generate::fresh_uuid()?)?;
     drop(key);
     let i = &generated.identity;

@@ -85,6 +85,10 @@ pub enum Code {
     NotRegistered,
     RotationInterrupted,
     RotationPending,
+    KeyringOnly,
+    KeyringEntryMissing,
+    KeyringIndexStale,
+    KeyringUnavailable,
     NotDiscoverable,
     TildeInKeyDir,
 }
@@ -120,6 +124,10 @@ impl Code {
             Self::NotRegistered => "not-registered",
             Self::RotationInterrupted => "rotation-interrupted",
             Self::RotationPending => "rotation-pending",
+            Self::KeyringOnly => "keyring-only",
+            Self::KeyringEntryMissing => "keyring-entry-missing",
+            Self::KeyringIndexStale => "keyring-index-stale",
+            Self::KeyringUnavailable => "keyring-unavailable",
             Self::NotDiscoverable => "not-discoverable",
             Self::TildeInKeyDir => "tilde-in-key-dir",
         }

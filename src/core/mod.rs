@@ -10,5 +10,6 @@ pub mod jwk;
 pub mod key;
 pub mod pem;
 pub mod rotation;
+pub mod secret;
 pub mod status;
 mod vectors;

@@ -27,6 +27,8 @@ pub enum SecretRef {
     AgentJwk(PathBuf),
     ServerPem(PathBuf),
     Env(&'static str),
+    /// In the OS keyring under this user name (service `capiscio-tui`).
+    Keyring(String),
     Missing,
 }
 
@@ -76,6 +78,14 @@ fn quoted(p: &Path) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+fn keyring_only_problem(id: &str) -> Problem {
+    Problem::warning(
+        Code::KeyringOnly,
+        "the private key is in the OS keyring; the SDKs read only files and env vars, so an SDK started here would mint a NEW key".to_string(),
+        format!("before starting an SDK on this machine: `capiscio-tui keyring export {id} --to-disk` (or inject it with `capiscio-tui export {id} --format env`)"),
+    )
 }
 
 /// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
@@ -197,6 +207,7 @@ fn card_name(dir: &Path) -> Option<String> {
 /// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
 pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Found {
     let mut problems = Vec::new();
+    let keyring_marker = crate::store::keyring::read_marker(dir);
     let private = match sfs::read_small_text(&dir.join(AGENT_PRIVATE)) {
         Ok(text) => match jwk::parse_private(&text) {
             Ok(p) => Some(p),
@@ -209,6 +220,10 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
                 None
             }
         },
+        Err(e) if e.is_not_found() && keyring_marker.is_some() => {
+            problems.push(keyring_only_problem(id));
+            None
+        }
         Err(e) if e.is_not_found() => {
             problems.push(Problem::error(
                 Code::MissingPrivateKey,
@@ -347,6 +362,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         AGENT_BADGE,
         AGENT_CARD,
         DID_TXT,
+        crate::store::keyring::MARKER_FILE,
     ]
     .iter()
     .filter_map(|n| file_info(dir, n))
@@ -370,10 +386,10 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             registry: None,
         },
         public,
-        secret: if private.is_some() {
-            SecretRef::AgentJwk(dir.join(AGENT_PRIVATE))
-        } else {
-            SecretRef::Missing
+        secret: match (&private, &keyring_marker) {
+            (Some(_), _) => SecretRef::AgentJwk(dir.join(AGENT_PRIVATE)),
+            (None, Some(m)) => SecretRef::Keyring(m.user.clone()),
+            (None, None) => SecretRef::Missing,
         },
         dir: std::fs::canonicalize(dir).ok(),
         loadable,
@@ -441,6 +457,7 @@ fn inspect_badge(
 /// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
 pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
     let mut problems = Vec::new();
+    let keyring_marker = crate::store::keyring::read_marker(dir);
     let resolved = read_optional(dir, RESOLVED_ID)
         .and_then(Result::ok)
         .map(|t| t.trim().to_string())
@@ -549,6 +566,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         DID_TXT,
         "org_id.txt",
         RESOLVED_ID,
+        crate::store::keyring::MARKER_FILE,
     ]
     .iter()
     .filter_map(|n| file_info(dir, n))
@@ -581,10 +599,10 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
             registry: None,
         },
         public,
-        secret: if key.is_some() {
-            SecretRef::ServerPem(dir.join(SERVER_PRIVATE))
-        } else {
-            SecretRef::Missing
+        secret: match (&key, &keyring_marker) {
+            (Some(_), _) => SecretRef::ServerPem(dir.join(SERVER_PRIVATE)),
+            (None, Some(m)) => SecretRef::Keyring(m.user.clone()),
+            (None, None) => SecretRef::Missing,
         },
         dir: std::fs::canonicalize(dir).ok(),
         loadable,
@@ -605,6 +623,8 @@ pub enum LoadError {
     EnvInvalid { var: &'static str, message: String },
     #[error("this identity has no private key to export")]
     Missing,
+    #[error("the private key ({0}) is in the OS keyring")]
+    InKeyring(String),
 }
 
 /// Loads and validates a private key from disk (env keys are loaded by `store::env`).
@@ -635,6 +655,7 @@ pub fn load_secret_file(secret: &SecretRef) -> Result<KeyPair, LoadError> {
                 })
         }
         SecretRef::Env(var) => Err(LoadError::EnvUnset(var)),
+        SecretRef::Keyring(user) => Err(LoadError::InKeyring(user.clone())),
         SecretRef::Missing => Err(LoadError::Missing),
     }
 }

@@ -3,5 +3,6 @@
 pub mod disk;
 pub mod env;
 pub mod fs;
+pub mod keyring;
 pub mod rotate;
 pub mod scan;

@@ -269,3 +269,210 @@ fn apply_env(
     }
     found.push(env_found);
 }
+
+/// Brings keyring identities into a scan: disk identities whose key moved to the keyring
+/// become `source: keyring`, keyring-only ones are added, and index drift is reported.
+pub fn merge_keyring(
+    scan: &mut Scan,
+    home: &Path,
+    keyring: Result<&crate::store::keyring::Keyring, &crate::store::keyring::KeyringError>,
+) {
+    use crate::core::identity::{Identity, Source};
+    use crate::store::keyring::{self as kr, KeyringError};
+    let index = match kr::read_index(home) {
+        Ok(i) => i.unwrap_or_default(),
+        Err(e) => {
+            scan.notes.push(Problem::warning(
+                Code::KeyringIndexStale,
+                e.to_string(),
+                "delete it; `capiscio-tui list --keyring secret-service` rebuilds what it can",
+            ));
+            kr::Index::default()
+        }
+    };
+    let kr = match keyring {
+        Ok(k) => k,
+        Err(e) => {
+            if !index.entries.is_empty() {
+                scan.notes.push(Problem::warning(
+                    Code::KeyringUnavailable,
+                    format!(
+                        "{} identities are kept in the OS keyring, which cannot be reached: {e}",
+                        index.entries.len()
+                    ),
+                    "start or unlock the keyring (or pass --keyring keyutils / secret-service)",
+                ));
+            }
+            return;
+        }
+    };
+    let searched = match kr.search() {
+        Ok(s) => s,
+        Err(e) => {
+            scan.notes.push(Problem::warning(
+                Code::KeyringUnavailable,
+                format!("keyring search failed: {e}"),
+                "check the keyring daemon",
+            ));
+            None
+        }
+    };
+    let mut seen: Vec<(Kind, String)> = Vec::new();
+    let mut wanted: Vec<(Kind, String, Option<String>, Vec<Problem>)> = index
+        .entries
+        .iter()
+        .filter(|e| e.store == kr.kind)
+        .map(|e| {
+            (
+                e.kind,
+                e.id.clone(),
+                Some(e.fingerprint.clone()),
+                Vec::new(),
+            )
+        })
+        .collect();
+    for attrs in searched.unwrap_or_default() {
+        let (Some(kind), Some(id)) = (attrs.get("kind"), attrs.get("id")) else {
+            continue;
+        };
+        let kind = if kind == "agent" {
+            Kind::Agent
+        } else {
+            Kind::McpServer
+        };
+        if !wanted.iter().any(|(k, i, _, _)| *k == kind && i == id) {
+            wanted.push((
+                kind,
+                id.clone(),
+                attrs.get("fingerprint").cloned(),
+                vec![Problem::warning(Code::KeyringIndexStale, format!("the keyring holds this identity but {} does not list it", kr::INDEX_FILE), "`capiscio-tui keyring export --to-disk` or `keyring delete` it; imports rewrite the index")],
+            ));
+        }
+    }
+    for (kind, id, index_fp, mut problems) in wanted {
+        seen.push((kind, id.clone()));
+        let user = kr::user_for(kind, &id);
+        let public = match kr.get(&user) {
+            Ok(secret) => match crate::core::secret::decode(kind, &secret) {
+                Ok(k) => Some(*k.public()),
+                Err(e) => {
+                    problems.push(Problem::error(
+                        Code::MalformedKey,
+                        format!("the keyring entry {user}: {e}"),
+                        "restore the key from a backup",
+                    ));
+                    None
+                }
+            },
+            Err(KeyringError::NoEntry(_)) => {
+                problems.push(Problem::error(
+                    Code::KeyringEntryMissing,
+                    format!("{} lists {user}, but the keyring has no such entry (a volatile keyring loses keys on reboot)", kr::INDEX_FILE),
+                    "restore the key from your secrets manager; `capiscio-tui keyring delete` removes the stale index entry",
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::warning(
+                    Code::KeyringUnavailable,
+                    e.to_string(),
+                    "check the keyring daemon",
+                ));
+                None
+            }
+        };
+        if let (Some(p), Some(fp)) = (public, index_fp.as_ref())
+            && p.fingerprint() != *fp
+        {
+            problems.push(Problem::warning(
+                Code::KeyringIndexStale,
+                format!(
+                    "the index says key {fp}, the keyring holds {}",
+                    p.fingerprint()
+                ),
+                "re-import or re-export the identity to refresh the index",
+            ));
+        }
+        if kr.kind.volatile() {
+            problems.push(Problem::warning(
+                Code::KeyringOnly,
+                "kept in kernel keyutils, which is volatile: the key is lost on reboot".to_string(),
+                "keep a copy in your secrets manager (`capiscio-tui export`)",
+            ));
+        }
+        if let Some(f) = scan.found.iter_mut().find(|f| {
+            f.identity.kind == kind
+                && f.identity.id == id
+                && f.identity.source == Source::Disk
+                && matches!(f.secret, crate::store::disk::SecretRef::Keyring(_))
+        }) {
+            f.identity.source = Source::Keyring;
+            f.identity.problems.extend(problems);
+            if f.public.is_none() {
+                f.public = public;
+            }
+            continue;
+        }
+        // Exported back to disk earlier: the disk identity is the one to show.
+        if scan.found.iter().any(|f| {
+            f.identity.kind == kind && f.identity.id == id && f.identity.source == Source::Disk
+        }) {
+            continue;
+        }
+        let key_did = public.map(|p| p.did_key());
+        let mut all = vec![Problem::warning(
+            Code::KeyringOnly,
+            "the private key is only in the OS keyring; the SDKs read only files and env vars"
+                .to_string(),
+            format!(
+                "`capiscio-tui keyring export {id} --to-disk` before starting an SDK here, or inject it with `capiscio-tui export {id} --format env`"
+            ),
+        )];
+        all.extend(problems);
+        scan.found.push(Found {
+            identity: Identity {
+                id: id.clone(),
+                kind,
+                source: Source::Keyring,
+                location: format!("keyring:{}", kr.kind.as_str()),
+                name: None,
+                did: key_did.clone(),
+                key_did,
+                fingerprint: public.map(|p| p.fingerprint()),
+                effective: false,
+                badge: None,
+                problems: all,
+                files: Vec::new(),
+                shadows: None,
+                shadowed_by: None,
+                registry: None,
+            },
+            public,
+            secret: crate::store::disk::SecretRef::Keyring(user),
+            dir: None,
+            loadable: false,
+            badge: None,
+        });
+    }
+    // Disk identities whose marker points at a keyring entry the index forgot.
+    for f in scan.found.iter_mut().filter(|f| {
+        matches!(f.secret, crate::store::disk::SecretRef::Keyring(_))
+            && f.identity.source == Source::Disk
+    }) {
+        if !seen.contains(&(f.identity.kind, f.identity.id.clone())) {
+            f.identity.source = Source::Keyring;
+            f.identity.problems.push(Problem::warning(
+                Code::KeyringIndexStale,
+                format!("{} does not list this identity", kr::INDEX_FILE),
+                "re-import it to refresh the index",
+            ));
+        }
+    }
+    scan.found.sort_by(|a, b| {
+        (a.identity.kind, a.identity.source, &a.identity.id).cmp(&(
+            b.identity.kind,
+            b.identity.source,
+            &b.identity.id,
+        ))
+    });
+}

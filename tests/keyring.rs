@@ -1,0 +1,351 @@
+//! The OS keyring against a real Secret Service (gnome-keyring on a private D-Bus
+//! session per test) and real kernel keyutils. Enabled by CAPISCIO_TUI_TEST_KEYRING=1
+//! (as `.ci/run` sets it); reported as skipped otherwise.
+
+mod support;
+
+use std::process::{Command, Output};
+use support::*;
+
+fn enabled() -> bool {
+    if std::env::var_os("CAPISCIO_TUI_TEST_KEYRING").is_some() {
+        return true;
+    }
+    eprintln!(
+        "skipped: set CAPISCIO_TUI_TEST_KEYRING=1 (needs dbus-run-session, gnome-keyring, secret-tool, keyctl)"
+    );
+    false
+}
+
+/// Runs `script` in its own D-Bus session with an unlocked gnome-keyring (its data in a
+/// temp dir) and its own kernel session keyring. `$B` is the binary, `$HOME` the temp home.
+fn session(h: &Home, script: &str) -> Output {
+    let data = h.path().join("xdg-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let setup = format!(
+        "set -u\nexport XDG_DATA_HOME='{}'\neval \"$(printf %s test-password | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null\nB='{}'\n",
+        data.display(),
+        env!("CARGO_BIN_EXE_capiscio-tui")
+    );
+    Command::new("dbus-run-session")
+        .args([
+            "--",
+            "keyctl",
+            "session",
+            "-",
+            "bash",
+            "-c",
+            &format!("{setup}{script}"),
+        ])
+        .env_clear()
+        .env("HOME", h.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(
+            "CAPISCIO_TUI_PYTHON",
+            std::env::var_os("CAPISCIO_TUI_PYTHON").unwrap_or_default(),
+        )
+        .current_dir(h.path())
+        .output()
+        .unwrap()
+}
+
+const A: &str = "11111111-1111-4111-8111-111111111111";
+
+#[test]
+fn generate_into_secret_service_and_list_from_a_fresh_process() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let out = session(
+        &h,
+        &format!(
+            "$B generate --kind agent --id {A} --store keyring --json && echo ---LIST && $B list --json && echo ---TOOL && secret-tool search --all service capiscio-tui 2>&1"
+        ),
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let generated: serde_json::Value =
+        serde_json::from_str(text.split("---LIST").next().unwrap()).unwrap();
+    let list: Vec<serde_json::Value> = serde_json::from_str(
+        text.split("---LIST")
+            .nth(1)
+            .unwrap()
+            .split("---TOOL")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let v = find(&list, A);
+    assert_eq!(v["source"], "keyring");
+    assert_eq!(v["location"], "keyring:secret-service");
+    assert_eq!(v["key_did"], generated["key_did"]);
+    assert_eq!(codes(v), ["keyring-only"]);
+    let tool = text.split("---TOOL").nth(1).unwrap();
+    assert!(tool.contains(&format!("attribute.id = {A}")), "{tool}");
+    assert!(
+        tool.contains(&format!(
+            "attribute.key_did = {}",
+            generated["key_did"].as_str().unwrap()
+        )),
+        "{tool}"
+    );
+    assert!(!h.agent_dir(A).exists(), "nothing was written to disk");
+    assert_no_secrets(&text);
+}
+
+#[test]
+fn import_and_export_back_are_byte_identical_for_both_kinds() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    capiscio_tui::store::disk::write_server(
+        &h.server_dir("srv"),
+        &capiscio_tui::core::key::KeyPair::from_seed(&[2; 32]),
+    )
+    .unwrap();
+    let agent_before = std::fs::read(h.agent_dir(A).join("private.jwk")).unwrap();
+    let server_before = std::fs::read(h.server_dir("srv").join("private_key.pem")).unwrap();
+    let out = session(
+        &h,
+        &format!(
+            "$B keyring import {A} && $B keyring import srv && test ! -e .capiscio/keys/{A}/private.jwk && test -e .capiscio/keys/{A}/public.jwk && test -e .capiscio/keys/{A}/keyring.json && $B list --json > list.json && $B export {A} --format jwk > exported.jwk && $B keyring export {A} --to-disk && $B keyring export srv --to-disk"
+        ),
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(h.path().join("list.json")).unwrap())
+            .unwrap();
+    let a = find(&list, A);
+    assert_eq!(a["source"], "keyring");
+    assert_eq!(a["key_did"], DID1);
+    assert_eq!(
+        a["location"],
+        h.agent_dir(A).to_str().unwrap(),
+        "it shows up in its place"
+    );
+    assert!(
+        std::fs::read_to_string(h.path().join("exported.jwk"))
+            .unwrap()
+            .contains(D1),
+        "export works from the keyring"
+    );
+    // the interim list (the agent in the keyring, no plaintext key) is the one written above
+    assert_eq!(
+        std::fs::read(h.agent_dir(A).join("private.jwk")).unwrap(),
+        agent_before
+    );
+    assert_eq!(
+        std::fs::read(h.server_dir("srv").join("private_key.pem")).unwrap(),
+        server_before
+    );
+    assert!(!h.agent_dir(A).join("keyring.json").exists());
+    // Real SDK: the materialised key loads and yields the same DID.
+    if let Some(py) = std::env::var_os("CAPISCIO_TUI_PYTHON").filter(|p| !p.is_empty()) {
+        let out = Command::new(py)
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_check.py"),
+            )
+            .args(["agent-dir", h.agent_dir(A).to_str().unwrap()])
+            .env_clear()
+            .env("HOME", h.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["derived_did"], DID1);
+    }
+}
+
+#[test]
+fn delete_refuses_the_only_copy_and_removes_the_entry() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let out = session(
+        &h,
+        &format!(
+            "$B keyring import {A} >/dev/null\n\
+         $B keyring delete {A} --yes; echo \"only-copy-exit=$?\"\n\
+         $B keyring export {A} --to-disk >/dev/null\n\
+         $B keyring delete {A} --yes; echo \"delete-exit=$?\"\n\
+         secret-tool search --all service capiscio-tui 2>&1 | grep -c attribute.id || true\n\
+         $B list --json"
+        ),
+    );
+    let text = stdout(&out);
+    assert!(text.contains("only-copy-exit=1"), "{text}");
+    assert!(stderr(&out).contains("only copy"), "{}", stderr(&out));
+    assert!(text.contains("delete-exit=0"), "{text}");
+    assert!(
+        text.contains("\n0\n"),
+        "entry gone from the Secret Service: {text}"
+    );
+    assert!(h.agent_dir(A).join("private.jwk").exists());
+}
+
+#[test]
+fn locked_collection_is_a_clear_error_and_loses_nothing() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let before = std::fs::read(h.agent_dir(A).join("private.jwk")).unwrap();
+    let out = session(
+        &h,
+        &format!(
+            "dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null\ntimeout 60 $B keyring import {A}; echo \"exit=$?\""
+        ),
+    );
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("exit=1"), "{text}");
+    assert!(
+        text.contains("locked") || text.contains("did not answer"),
+        "a clear reason: {text}"
+    );
+    assert_eq!(
+        std::fs::read(h.agent_dir(A).join("private.jwk")).unwrap(),
+        before,
+        "nothing lost"
+    );
+    assert!(!h.agent_dir(A).join("keyring.json").exists());
+}
+
+#[test]
+fn no_secret_service_falls_back_or_says_why() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    // A session bus that cannot start a keyring daemon (no service activation).
+    let config = h.path().join("bus.conf");
+    std::fs::write(&config, r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#).unwrap();
+    let out = Command::new("dbus-run-session")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--", "keyctl", "session", "-", "bash", "-c", &format!(
+            "B='{}'; $B keyring status; echo \"auto=$?\"; $B --keyring secret-service keyring status; echo \"ss=$?\"",
+            env!("CARGO_BIN_EXE_capiscio-tui")
+        )])
+        .env_clear()
+        .env("HOME", h.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_DATA_HOME", h.path().join("nothing"))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("keyring: keyutils (volatile: lost on reboot)") && text.contains("auto=0"),
+        "falls back to keyutils: {text}"
+    );
+    assert!(text.contains("ss=1"), "{text}");
+    assert!(text.contains("secret-service:"), "says why: {text}");
+    // And with no bus at all, --keyring none, or a missing keyutils session, nothing hangs.
+    let out = h.run_env(&["--keyring", "none", "keyring", "status"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("disabled"));
+}
+
+#[test]
+fn keyutils_store_survives_a_fresh_process_in_the_same_session() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let out = session(
+        &h,
+        "$B --keyring keyutils generate --kind mcp-server --id ku-srv --store keyring --json >/dev/null && $B --keyring keyutils list --json && keyctl show @s",
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(text.split("Keyring").next().unwrap().trim())
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+    let v = find(&list, "ku-srv");
+    assert_eq!(v["location"], "keyring:keyutils");
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["message"].as_str().unwrap().contains("lost on reboot"))
+    );
+    assert!(
+        text.contains("keyring:mcp-server:ku-srv@capiscio-tui") || text.contains("capiscio-tui"),
+        "{text}"
+    );
+}
+
+#[test]
+fn interrupted_import_never_loses_the_key() {
+    if !enabled() {
+        return;
+    }
+    for point in ["import-stored", "import-marked"] {
+        let h = Home::new();
+        seed_agent(&h, A, D1, X1, DID1);
+        let out = session(
+            &h,
+            &format!(
+                "CAPISCIO_TUI_FAILPOINT={point} $B keyring import {A} 2>fp.log &\npid=$!\nfor i in $(seq 100); do grep -q 'failpoint reached' fp.log 2>/dev/null && break; sleep 0.05; done\nkill -9 $pid; wait $pid 2>/dev/null\n$B export {A} --format jwk; echo \"export=$?\"\n$B list --json > list.json"
+            ),
+        );
+        let text = stdout(&out);
+        assert!(
+            text.contains(D1) && text.contains("export=0"),
+            "{point}: key not recoverable: {text}\n{}",
+            stderr(&out)
+        );
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(h.path().join("list.json")).unwrap())
+                .unwrap();
+        assert_eq!(find(&list, A)["key_did"], DID1, "{point}");
+    }
+}
+
+#[test]
+fn login_stores_the_api_key_and_env_still_wins() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let reg = DevReg::start(&["--api-key", "sk_test_from_keyring"]);
+    seed_agent(&h, A, D1, X1, DID1);
+    let out = session(
+        &h,
+        &format!(
+            "printf %s sk_test_from_keyring | $B login\n\
+         CAPISCIO_SERVER_URL={url} $B status\n\
+         echo ---ENV\n\
+         CAPISCIO_SERVER_URL={url} CAPISCIO_API_KEY=sk_test_wrong_key $B status\n\
+         echo ---LOGOUT\n\
+         $B logout\n\
+         CAPISCIO_SERVER_URL={url} $B status",
+            url = reg.url
+        ),
+    );
+    let text = stdout(&out);
+    assert!(text.contains("Stored the API key sk_t…"), "{text}");
+    let (with_keyring, rest) = text.split_once("---ENV").unwrap();
+    assert!(with_keyring.contains("from keyring"), "{with_keyring}");
+    assert!(!with_keyring.contains("error (HTTP 401)"), "{with_keyring}");
+    let (with_env, after_logout) = rest.split_once("---LOGOUT").unwrap();
+    assert!(
+        with_env.contains("from env") && with_env.contains("HTTP 401"),
+        "env wins: {with_env}"
+    );
+    assert!(
+        after_logout.contains("Removed the API key") && after_logout.contains("no API key"),
+        "{after_logout}"
+    );
+    assert!(
+        !text.contains("sk_test_from_keyring"),
+        "the key is never printed"
+    );
+}
