@@ -104,6 +104,7 @@ fn main() {
         registry: capiscio_tui::app::context::RegistrySettings::resolve(None, &Default::default()),
         keyring: capiscio_tui::store::keyring::Choice::None,
         keyring_explicit: false,
+        clear_after: 30,
     };
     let samples: Vec<Duration> = (0..30)
         .map(|_| {

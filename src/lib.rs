@@ -4,9 +4,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod clipboard;
 pub mod core;
 pub mod registry;
 pub mod store;
+pub mod tui;
 
 /// The wall clock, read at the edges only (core functions take `now` as an argument).
 pub fn cli_now() -> i64 {

@@ -78,6 +78,8 @@ pub struct Context {
     pub keyring: crate::store::keyring::Choice,
     /// `--keyring` was given: consult the keyring even without an index.
     pub keyring_explicit: bool,
+    /// Seconds before copied secrets are cleared from the clipboard (0 = never).
+    pub clear_after: u64,
 }
 
 impl Context {

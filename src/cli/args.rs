@@ -32,6 +32,15 @@ pub struct Cli {
     /// Registry requests in flight at once
     #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// Clear copied secrets from the clipboard after this many seconds (0 = never)
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    pub clear_after: u64,
+    /// Interactive UI: ignore the mouse
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// Interactive UI colours (NO_COLOR is honoured too)
+    #[arg(long, value_enum)]
+    pub theme: Option<crate::tui::theme::ThemeName>,
     /// Which OS keyring to use [default: auto — Secret Service, else kernel keyutils]
     #[arg(long, global = true, value_enum, value_name = "STORE")]
     pub keyring: Option<crate::store::keyring::Choice>,
@@ -107,6 +116,12 @@ pub enum Command {
     Doctor {
         #[arg(long)]
         json: bool,
+    },
+    /// Internal: serve clipboard text from a short-lived process until the clear deadline
+    #[command(name = "__clipboard-hold", hide = true)]
+    ClipboardHold {
+        #[arg(long)]
+        clear_after: Option<u64>,
     },
     /// Commands under the name the SDK's first-run hint uses
     Identity {

@@ -40,6 +40,7 @@ pub fn context(cli: &Cli) -> Result<Context> {
         registry,
         keyring,
         keyring_explicit: cli.keyring.is_some(),
+        clear_after: cli.clear_after,
     })
 }
 
@@ -90,6 +91,27 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     match cli.command.take() {
         // The development registry needs no CapiscIO home, so it runs even without HOME.
         Some(Command::DevRegistry(a)) => dev_registry(a),
+        Some(Command::ClipboardHold { clear_after }) => {
+            let code = crate::clipboard::hold(
+                clear_after
+                    .filter(|s| *s > 0)
+                    .map(std::time::Duration::from_secs),
+            );
+            Ok(if code == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+            let opts = crate::tui::Options {
+                clear_after: (cli.clear_after > 0).then_some(cli.clear_after),
+                mouse: !cli.no_mouse,
+                theme: cli.theme,
+            };
+            crate::tui::run(context(&cli)?, opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => run_in(context(&cli)?, other),
     }
 }
@@ -178,6 +200,18 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Logout) => keyring::logout(&ctx),
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
+        Some(Command::ClipboardHold { clear_after }) => {
+            let code = crate::clipboard::hold(
+                clear_after
+                    .filter(|s| *s > 0)
+                    .map(std::time::Duration::from_secs),
+            );
+            Ok(if code == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json }) => {
             let report = app::doctor::doctor(&ctx.scan());

@@ -1,0 +1,272 @@
+//! Copying secrets to the clipboard, and clearing them again. One arboard handle for the
+//! TUI's lifetime (X11/Wayland selections die with their owner); OSC 52 to the terminal
+//! over SSH or without a display ("sent to terminal", not "copied"); auto-clear only if
+//! the clipboard still holds what we put there. A CLI call exits at once, so it hands the
+//! text to a short-lived child (`capiscio-tui __clipboard-hold`) that serves it until the
+//! deadline and then clears it.
+
+use std::io::{BufRead, Read, Write};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// In the system clipboard; cleared after the given time (if still ours).
+    Copied { clears_in: Option<Duration> },
+    /// Written to the terminal as OSC 52; whether it arrived depends on the terminal.
+    SentToTerminal,
+}
+
+impl Outcome {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Copied { clears_in: Some(d) } => format!("copied — clears in {}s", d.as_secs()),
+            Self::Copied { clears_in: None } => "copied (not cleared automatically)".into(),
+            Self::SentToTerminal => "sent to terminal (OSC 52)".into(),
+        }
+    }
+}
+
+/// Over SSH, or with no display server, the system clipboard is not the user's.
+pub fn should_use_osc52() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    set("SSH_TTY")
+        || set("SSH_CONNECTION")
+        || (cfg!(target_os = "linux") && !set("DISPLAY") && !set("WAYLAND_DISPLAY"))
+}
+
+pub fn osc52_sequence(text: &str) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "\x1b]52;c;{}\x07",
+        crate::core::b64::std_encode(text.as_bytes())
+    ))
+}
+
+fn set_text(cb: &mut arboard::Clipboard, text: &str) -> Result<(), arboard::Error> {
+    #[cfg(target_os = "linux")]
+    {
+        use arboard::SetExtLinux;
+        cb.set().exclude_from_history().text(text)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        cb.set_text(text)
+    }
+}
+
+/// The TUI's clipboard: one handle, the text we own, and when to clear it.
+pub struct Clipboard {
+    handle: Option<arboard::Clipboard>,
+    /// Why there is no system clipboard, when there is none.
+    pub unavailable: Option<String>,
+    ours: Option<(Zeroizing<String>, Instant)>,
+    osc52: bool,
+}
+
+impl Clipboard {
+    pub fn new() -> Self {
+        if should_use_osc52() {
+            return Self {
+                handle: None,
+                unavailable: None,
+                ours: None,
+                osc52: true,
+            };
+        }
+        match arboard::Clipboard::new() {
+            Ok(h) => Self {
+                handle: Some(h),
+                unavailable: None,
+                ours: None,
+                osc52: false,
+            },
+            Err(e) => Self {
+                handle: None,
+                unavailable: Some(e.to_string()),
+                ours: None,
+                osc52: false,
+            },
+        }
+    }
+
+    /// Copies `text`; `osc52_out` receives the escape sequence when that path is used.
+    pub fn copy(
+        &mut self,
+        text: &str,
+        clear_after: Option<Duration>,
+        osc52_out: &mut dyn Write,
+    ) -> Result<Outcome, String> {
+        if self.osc52 {
+            osc52_out
+                .write_all(osc52_sequence(text).as_bytes())
+                .and_then(|_| osc52_out.flush())
+                .map_err(|e| e.to_string())?;
+            return Ok(Outcome::SentToTerminal);
+        }
+        let h = self.handle.as_mut().ok_or_else(|| {
+            self.unavailable
+                .clone()
+                .unwrap_or_else(|| "no clipboard".into())
+        })?;
+        set_text(h, text).map_err(|e| e.to_string())?;
+        self.ours = clear_after.map(|d| (Zeroizing::new(text.to_string()), Instant::now() + d));
+        Ok(Outcome::Copied {
+            clears_in: clear_after,
+        })
+    }
+
+    /// Seconds until the pending clear, for the status bar countdown.
+    pub fn remaining(&self, now: Instant) -> Option<Duration> {
+        self.ours
+            .as_ref()
+            .map(|(_, at)| at.saturating_duration_since(now))
+    }
+
+    /// Clears the clipboard once the deadline passed — only if it still holds our text.
+    /// Returns `Some(true)` when it cleared, `Some(false)` when someone else's text was there.
+    pub fn tick(&mut self, now: Instant) -> Option<bool> {
+        let (text, at) = self.ours.as_ref()?;
+        if now < *at {
+            return None;
+        }
+        let h = self.handle.as_mut()?;
+        let still_ours = h
+            .get_text()
+            .map(|t| Zeroizing::new(t) == *text)
+            .unwrap_or(false);
+        if still_ours {
+            let _ = h.clear();
+        }
+        self.ours = None;
+        Some(still_ours)
+    }
+
+    /// On quit: a pending clear is handed to a detached child that keeps serving the text
+    /// until the deadline (the selection would die with us) and then clears it.
+    pub fn hand_off(&mut self) {
+        if let Some((text, at)) = self.ours.take() {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                if let Some(h) = self.handle.as_mut()
+                    && h.get_text()
+                        .map(|t| Zeroizing::new(t) == text)
+                        .unwrap_or(false)
+                {
+                    let _ = h.clear();
+                }
+                return;
+            }
+            let _ = spawn_holder(&text, Some(left));
+        }
+    }
+}
+
+impl Default for Clipboard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Starts `__clipboard-hold` and waits until it owns the clipboard.
+pub fn spawn_holder(text: &str, clear_after: Option<Duration>) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__clipboard-hold");
+    if let Some(d) = clear_after {
+        cmd.arg("--clear-after").arg(d.as_secs().max(1).to_string());
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the clipboard helper: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no pipe to the clipboard helper")?
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    std::io::BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or("no pipe from the clipboard helper")?,
+    )
+    .read_line(&mut line)
+    .map_err(|e| e.to_string())?;
+    match line.trim() {
+        "ok" => Ok(()),
+        other => Err(other.trim_start_matches("error: ").to_string()),
+    }
+}
+
+/// `__clipboard-hold`: takes the text on stdin, owns the clipboard until the deadline
+/// (or until someone else copies), then clears it if it is still ours.
+pub fn hold(clear_after: Option<Duration>) -> i32 {
+    let mut text = Zeroizing::new(String::new());
+    if std::io::stdin().read_to_string(&mut text).is_err() {
+        println!("error: cannot read the text to copy");
+        return 1;
+    }
+    let mut cb = match arboard::Clipboard::new() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("error: no clipboard: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = set_text(&mut cb, &text) {
+        println!("error: {e}");
+        return 1;
+    }
+    println!("ok");
+    let _ = std::io::stdout().flush();
+    let deadline = Instant::now() + clear_after.unwrap_or(Duration::from_secs(3600));
+    // Poll: stop early when someone else takes the clipboard (nothing left to clear).
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(250)));
+        if cb
+            .get_text()
+            .map(|t| Zeroizing::new(t) != text)
+            .unwrap_or(true)
+        {
+            return 0;
+        }
+    }
+    if clear_after.is_some()
+        && cb
+            .get_text()
+            .map(|t| Zeroizing::new(t) == text)
+            .unwrap_or(false)
+    {
+        let _ = cb.clear();
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_is_base64_in_the_escape() {
+        assert_eq!(osc52_sequence("hi").as_str(), "\x1b]52;c;aGk=\x07");
+        assert_eq!(
+            Outcome::SentToTerminal.describe(),
+            "sent to terminal (OSC 52)"
+        );
+        assert_eq!(
+            Outcome::Copied {
+                clears_in: Some(Duration::from_secs(30))
+            }
+            .describe(),
+            "copied — clears in 30s"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The TUI's state, the messages that change it and the effects it asks for (Elm style).
+
+use crate::app::rotate::Plan;
+use crate::core::export::Format;
+use crate::core::identity::{Identity, Kind, Problem, Severity, Source};
+use crate::core::rotation::{Journal, Mode};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Details,
+}
+
+pub struct ExportState {
+    pub id: String,
+    pub selected: usize,
+    /// The rendered text for the selected format (contains the key; shown masked).
+    pub text: Option<Zeroizing<String>>,
+    pub error: Option<String>,
+}
+
+pub const EXPORT_FORMATS: [Format; 8] = Format::ALL;
+
+pub struct GenerateState {
+    pub kind: Kind,
+    pub id: String,
+    pub name: String,
+    pub keyring: bool,
+    pub register: bool,
+    pub field: usize,
+    pub error: Option<String>,
+}
+
+impl GenerateState {
+    pub const FIELDS: usize = 5;
+}
+
+pub struct RotateState {
+    pub id: String,
+    pub mode: Mode,
+    pub plan: Option<Plan>,
+    pub typed: String,
+    /// Emergency mode asks a second time.
+    pub emergency_confirmed: bool,
+    pub running: bool,
+    pub journal: Option<Journal>,
+    pub error: Option<String>,
+}
+
+pub enum Screen {
+    Main,
+    Help,
+    Export(ExportState),
+    Generate(GenerateState),
+    Rotate(Box<RotateState>),
+}
+
+pub struct Model {
+    pub identities: Vec<Identity>,
+    pub notes: Vec<Problem>,
+    pub home: String,
+    pub registry: String,
+    pub filter: String,
+    pub filtering: bool,
+    pub selected: usize,
+    pub focus: Pane,
+    pub screen: Screen,
+    pub checking: bool,
+    pub spinner: usize,
+    pub toast: Option<String>,
+    pub clipboard_left: Option<u64>,
+    pub revealed: Option<(String, Zeroizing<String>)>,
+    pub size: (u16, u16),
+    pub quit: bool,
+    pub now: i64,
+    pub clear_after: Option<u64>,
+    pub mouse: bool,
+}
+
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Clock tick: `now` in Unix seconds, and the clipboard's remaining seconds.
+    Tick {
+        now: i64,
+        clipboard_left: Option<u64>,
+    },
+    Loaded {
+        identities: Vec<Identity>,
+        notes: Vec<Problem>,
+    },
+    Checked(Vec<Identity>),
+    ExportText {
+        id: String,
+        format: Format,
+        text: Result<Zeroizing<String>, String>,
+    },
+    Copied(Result<String, String>),
+    ClipboardCleared {
+        cleared: bool,
+    },
+    Revealed {
+        id: String,
+        text: Result<Zeroizing<String>, String>,
+    },
+    Generated(Result<String, String>),
+    Planned(Result<Plan, String>),
+    Rotated(Result<Journal, String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Reload,
+    CheckRegistry,
+    LoadExport {
+        id: String,
+        format: Format,
+    },
+    Copy {
+        text: Zeroizing<String>,
+        what: String,
+    },
+    Reveal {
+        id: String,
+    },
+    Generate {
+        kind: Kind,
+        id: Option<String>,
+        name: Option<String>,
+        keyring: bool,
+        register: bool,
+    },
+    PlanRotation {
+        id: String,
+        mode: Mode,
+    },
+    Rotate {
+        id: String,
+        mode: Mode,
+    },
+}
+
+/// One row of the identity list: a group header or an identity (index into `identities`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    Header(&'static str),
+    Item(usize),
+}
+
+fn group(i: &Identity) -> (u8, &'static str) {
+    match (i.source, i.kind) {
+        (Source::Disk, Kind::Agent) => (0, "AGENTS"),
+        (Source::Disk, Kind::McpServer) => (1, "MCP SERVERS"),
+        (Source::Keyring, _) => (2, "KEYRING"),
+        (Source::Env, _) => (3, "ENV (this shell)"),
+    }
+}
+
+impl Model {
+    pub fn new(
+        home: String,
+        registry: String,
+        clear_after: Option<u64>,
+        mouse: bool,
+        now: i64,
+    ) -> Self {
+        Self {
+            identities: Vec::new(),
+            notes: Vec::new(),
+            home,
+            registry,
+            filter: String::new(),
+            filtering: false,
+            selected: 0,
+            focus: Pane::List,
+            screen: Screen::Main,
+            checking: false,
+            spinner: 0,
+            toast: None,
+            clipboard_left: None,
+            revealed: None,
+            size: (100, 30),
+            quit: false,
+            now,
+            clear_after,
+            mouse,
+        }
+    }
+
+    fn matches(&self, i: &Identity) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let f = self.filter.to_lowercase();
+        [
+            Some(i.id.as_str()),
+            i.name.as_deref(),
+            i.did.as_deref(),
+            i.key_did.as_deref(),
+            i.fingerprint.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.to_lowercase().contains(&f))
+    }
+
+    /// Identities in display order: by group, attention first, then by name.
+    pub fn visible(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.identities.len())
+            .filter(|&n| self.matches(&self.identities[n]))
+            .collect();
+        idx.sort_by_key(|&n| {
+            let i = &self.identities[n];
+            (
+                group(i).0,
+                std::cmp::Reverse(i.worst()),
+                i.label().to_lowercase(),
+            )
+        });
+        idx
+    }
+
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut last = None;
+        for n in self.visible() {
+            let g = group(&self.identities[n]);
+            if last != Some(g.0) {
+                rows.push(Row::Header(g.1));
+                last = Some(g.0);
+            }
+            rows.push(Row::Item(n));
+        }
+        rows
+    }
+
+    pub fn current(&self) -> Option<&Identity> {
+        self.visible()
+            .get(self.selected)
+            .map(|&n| &self.identities[n])
+    }
+
+    pub fn attention(&self) -> usize {
+        self.identities
+            .iter()
+            .filter(|i| i.worst() == Some(Severity::Error) || i.shadowed_by.is_some())
+            .count()
+    }
+}

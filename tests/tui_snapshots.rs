@@ -1,0 +1,345 @@
+//! Every screen and dialog rendered with ratatui's TestBackend (fixed clock, seeded keys)
+//! and compared with the committed snapshots in tests/snapshots/. No real secret appears
+//! in any of them: previews are masked, and a test checks it.
+
+use capiscio_tui::core::badge::BadgeState;
+use capiscio_tui::core::identity::*;
+use capiscio_tui::core::key::KeyPair;
+use capiscio_tui::core::rotation::{self, ImpactInput, Journal, Mode, StepId, StepState};
+use capiscio_tui::tui::model::*;
+use capiscio_tui::tui::theme::{Theme, ThemeName};
+use capiscio_tui::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use zeroize::Zeroizing;
+
+const NOW: i64 = 1_795_000_000;
+
+fn key(n: u8) -> KeyPair {
+    KeyPair::from_seed(&[n; 32])
+}
+
+fn identity(n: u8, id: &str, name: Option<&str>, kind: Kind, source: Source) -> Identity {
+    let k = key(n);
+    Identity {
+        id: id.into(),
+        kind,
+        source,
+        location: format!("/home/dev/.capiscio/keys/{id}"),
+        name: name.map(str::to_string),
+        did: Some(k.public().did_key()),
+        key_did: Some(k.public().did_key()),
+        fingerprint: Some(k.public().fingerprint()),
+        effective: true,
+        badge: None,
+        problems: vec![],
+        files: vec![
+            FileInfo {
+                name: "private.jwk".into(),
+                path: String::new(),
+                mode: Some("0600".into()),
+                symlink: false,
+            },
+            FileInfo {
+                name: "public.jwk".into(),
+                path: String::new(),
+                mode: Some("0644".into()),
+                symlink: false,
+            },
+        ],
+        shadows: None,
+        shadowed_by: None,
+        registry: None,
+    }
+}
+
+fn badge(state: BadgeState, expires_in: i64) -> BadgeInfo {
+    BadgeInfo {
+        jti: "550e8400-e29b-41d4-a716-446655440000".into(),
+        iss: "https://registry.capisc.io".into(),
+        sub: "did:web:registry.capisc.io:agents:4b7c7f4e".into(),
+        trust_level: Some("1".into()),
+        ial: Some("0".into()),
+        issued_at: NOW - 60,
+        expires_at: NOW + expires_in,
+        state,
+        reason: None,
+    }
+}
+
+fn model() -> Model {
+    let mut m = Model::new(
+        "/home/dev/.capiscio".into(),
+        "registry.capisc.io (API key sk_l…(32 chars) from keyring)".into(),
+        Some(30),
+        true,
+        NOW,
+    );
+    let mut billing = identity(
+        1,
+        "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f",
+        Some("billing-agent"),
+        Kind::Agent,
+        Source::Disk,
+    );
+    billing.badge = Some(badge(BadgeState::Valid, 252));
+    billing.registry = Some(RegistryInfo {
+        url: "https://registry.capisc.io".into(),
+        registered: Some(true),
+        did: None,
+        name: Some("billing-agent".into()),
+        status: Some("active".into()),
+        error: None,
+    });
+    let mut search = identity(
+        2,
+        "5c8d8a5f-2e7d-4b66-8b4f-2b3c4d5e6f70",
+        Some("search-agent"),
+        Kind::Agent,
+        Source::Disk,
+    );
+    search.badge = Some(badge(BadgeState::Expiring, 40));
+    let mut old = identity(
+        3,
+        "6d9e9b60-3f8e-4c77-9c50-3c4d5e6f7081",
+        Some("old-agent"),
+        Kind::Agent,
+        Source::Disk,
+    );
+    old.badge = Some(badge(BadgeState::Expired, -600));
+    old.problems.push(Problem::warning(
+        Code::BadgeExpired,
+        "badge 550e8400… expired",
+        "request a new badge",
+    ));
+    let mut mine = identity(4, "my-agent-001", None, Kind::Agent, Source::Disk);
+    mine.effective = false;
+    mine.problems.push(Problem::error(
+        Code::InsecurePermissions,
+        "private.jwk is readable by other users (mode 0644)",
+        "chmod 600 /home/dev/.capiscio/keys/my-agent-001/private.jwk",
+    ));
+    mine.problems.push(Problem::warning(
+        Code::NotDiscoverable,
+        "directory name `my-agent-001` is not a UUID: the SDK's local discovery skips it",
+        "pass agent_id explicitly",
+    ));
+    let files = identity(5, "files-mcp", None, Kind::McpServer, Source::Disk);
+    let mut ci = identity(6, "ci-agent", None, Kind::Agent, Source::Keyring);
+    ci.location = "keyring:secret-service".into();
+    ci.effective = false;
+    ci.problems.push(Problem::warning(
+        Code::KeyringOnly,
+        "the private key is only in the OS keyring",
+        "keyring export --to-disk",
+    ));
+    let mut env = identity(
+        7,
+        "env:CAPISCIO_AGENT_PRIVATE_KEY_JWK",
+        None,
+        Kind::Agent,
+        Source::Env,
+    );
+    env.shadows = Some("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into());
+    env.location = "env:CAPISCIO_AGENT_PRIVATE_KEY_JWK".into();
+    env.problems.push(Problem::error(
+        Code::EnvShadowsDisk,
+        "injects a different key than 4b7c7f4e… on disk",
+        "unset it",
+    ));
+    m.identities = vec![billing, search, old, mine, files, ci, env];
+    m
+}
+
+fn render(m: &Model, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::draw(f, m, &Theme::new(Some(ThemeName::Mono))))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let secret_seeds = (1..=7u8).map(|n| capiscio_tui::core::b64::url_encode(key(n).seed()));
+    for s in secret_seeds {
+        assert!(!out.contains(&s), "a private key leaked into a screen");
+    }
+    out
+}
+
+#[test]
+fn main_screen() {
+    insta::assert_snapshot!("main", render(&model(), 110, 30));
+}
+
+#[test]
+fn details_of_an_identity_with_problems() {
+    let mut m = model();
+    m.selected = m
+        .visible()
+        .iter()
+        .position(|&n| m.identities[n].id == "my-agent-001")
+        .unwrap();
+    m.focus = Pane::Details;
+    insta::assert_snapshot!("details_problems", render(&m, 110, 30));
+}
+
+#[test]
+fn filtered_list() {
+    let mut m = model();
+    m.filter = "search".into();
+    m.filtering = true;
+    insta::assert_snapshot!("filtered", render(&m, 100, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut m = model();
+    m.screen = Screen::Help;
+    insta::assert_snapshot!("help", render(&m, 100, 30));
+}
+
+#[test]
+fn export_picker_is_masked() {
+    let mut m = model();
+    let k = key(1);
+    let text = capiscio_tui::core::export::render(
+        capiscio_tui::core::export::Format::Env,
+        &capiscio_tui::core::export::Request {
+            key: &k,
+            target: capiscio_tui::core::export::Target::Agent,
+            label: "billing-agent",
+        },
+    );
+    m.screen = Screen::Export(ExportState {
+        id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
+        selected: 0,
+        text: Some(Zeroizing::new(text.to_string())),
+        error: None,
+    });
+    insta::assert_snapshot!("export_picker", render(&m, 110, 30));
+}
+
+#[test]
+fn generate_dialog() {
+    let mut m = model();
+    m.screen = Screen::Generate(GenerateState {
+        kind: Kind::McpServer,
+        id: "files-mcp-2".into(),
+        name: String::new(),
+        keyring: true,
+        register: false,
+        field: 1,
+        error: None,
+    });
+    insta::assert_snapshot!("generate", render(&m, 100, 30));
+}
+
+fn rotate_state(m: &Model) -> RotateState {
+    let id = &m.identities[0];
+    let consequences = rotation::analyze(&ImpactInput {
+        identity: id,
+        old: *key(1).public(),
+        mode: Mode::Planned,
+        grace_days: 7,
+        env_old: vec!["CAPISCIO_AGENT_PRIVATE_KEY_JWK".into()],
+        file_hits: vec![rotation::FileHit {
+            path: "./deploy/.env".into(),
+            line: 3,
+            what: "private key (JWK d)".into(),
+            private: true,
+        }],
+        card_lists_old: true,
+        can_reach_registry: true,
+        has_api_key: true,
+        archive_dir: "archive/20261126T000000Z-21fe31dfa154a261".into(),
+        now: NOW,
+    });
+    RotateState {
+        id: id.id.clone(),
+        mode: Mode::Planned,
+        plan: Some(capiscio_tui::app::rotate::Plan {
+            id: id.id.clone(),
+            kind: Kind::Agent,
+            mode: Mode::Planned,
+            old_did: key(1).public().did_key(),
+            consequences,
+            file_hits: vec![],
+        }),
+        typed: "4b7c".into(),
+        emergency_confirmed: false,
+        running: false,
+        journal: None,
+        error: None,
+    }
+}
+
+#[test]
+fn rotation_impact() {
+    let mut m = model();
+    m.screen = Screen::Rotate(Box::new(rotate_state(&m)));
+    insta::assert_snapshot!("rotate_impact", render(&m, 120, 30));
+}
+
+#[test]
+fn rotation_walkthrough() {
+    let mut m = model();
+    let mut st = rotate_state(&m);
+    let mut j = Journal::new(
+        &st.id,
+        Kind::Agent,
+        "/home/dev/.capiscio/keys/x",
+        Mode::Planned,
+        NOW,
+        key(1).public(),
+        7,
+        None,
+        "env",
+    );
+    j.new_did = Some(key(9).public().did_key());
+    for (s, state) in [
+        (StepId::ReviewImpact, StepState::Done),
+        (
+            StepId::ReplaceEnv,
+            StepState::Pending(Some(
+                "CAPISCIO_AGENT_PRIVATE_KEY_JWK injects the old key".into(),
+            )),
+        ),
+        (StepId::ArchiveAndGenerate, StepState::Done),
+        (
+            StepId::Register,
+            StepState::Failed("HTTP 409: the registry keeps the old key".into()),
+        ),
+        (
+            StepId::NewBadge,
+            StepState::Pending(Some("after register".into())),
+        ),
+        (StepId::Capture, StepState::Pending(None)),
+        (StepId::Verify, StepState::Skipped("offline".into())),
+    ] {
+        j.set(s, state, NOW);
+    }
+    st.journal = Some(j);
+    m.screen = Screen::Rotate(Box::new(st));
+    insta::assert_snapshot!("rotate_steps", render(&m, 120, 30));
+}
+
+#[test]
+fn too_small_terminal() {
+    insta::assert_snapshot!("too_small", render(&model(), 60, 20));
+}
+
+#[test]
+fn status_bar_countdown_and_toast() {
+    let mut m = model();
+    m.clipboard_left = Some(23);
+    let counting = render(&m, 100, 24);
+    assert!(counting.contains("clipboard clears in 23s"), "{counting}");
+    m.toast = Some("Copied env for billing-agent — clears in 30s".into());
+    assert!(render(&m, 100, 24).contains("Copied env for billing-agent"));
+}
