@@ -341,5 +341,5 @@ fn status_bar_countdown_and_toast() {
     let counting = render(&m, 100, 24);
     assert!(counting.contains("clipboard clears in 23s"), "{counting}");
     m.toast = Some("Copied env for billing-agent — clears in 30s".into());
-    assert!(render(&m, 100, 24).contains("Copied env for billing-agent"));
+    assert!(render(&m, 100, 24).contains("Copied env for billing-agent — clears in 23s"));
 }

@@ -254,14 +254,11 @@ fn only_agent(ctx: &Context) -> Result<String> {
 }
 
 fn export(ctx: &Context, id: &str, opts: &ExportOpts) -> Result<ExitCode> {
-    if opts.copy {
-        bail!(
-            "--copy is not available yet (clipboard support comes with the interactive UI); pipe the output instead, e.g. `capiscio-tui export {id} --format {} | xclip -selection clipboard`",
-            opts.format.as_str()
-        );
-    }
     let scan = ctx.scan();
     let exported = app::export::export(ctx, &scan, id, opts.format, opts.target)?;
+    if opts.copy {
+        return copy(ctx, &exported, opts.format);
+    }
     if std::io::stdout().is_terminal() && !opts.reveal {
         bail!(
             "refusing to print the private key of {} to the terminal; add --reveal, or pipe/redirect the output",
@@ -451,6 +448,36 @@ fn demo(ctx: &Context, dir: Option<PathBuf>, serve: bool) -> Result<ExitCode> {
         sandbox.registry.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `export --copy`: OSC 52 over SSH / without a display, else a short-lived holder process
+/// that serves the text until the clear deadline (a CLI call exits at once).
+fn copy(
+    ctx: &Context,
+    exported: &app::export::Exported,
+    format: crate::core::export::Format,
+) -> Result<ExitCode> {
+    let what = format!("{} for {}", format.as_str(), exported.identity.label());
+    if crate::clipboard::should_use_osc52() {
+        if !std::io::stdout().is_terminal() {
+            bail!(
+                "no clipboard here (SSH or no display) and standard output is not a terminal for OSC 52; pipe the output instead"
+            );
+        }
+        print(&crate::clipboard::osc52_sequence(&exported.text))?;
+        eprintln!(
+            "Sent {what} to the terminal (OSC 52); whether it reached your clipboard depends on your terminal."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let clear = (ctx.clear_after > 0).then(|| std::time::Duration::from_secs(ctx.clear_after));
+    crate::clipboard::spawn_holder(&exported.text, clear)
+        .map_err(|e| anyhow::anyhow!("cannot copy: {e}; pipe the output instead"))?;
+    match clear {
+        Some(d) => eprintln!("Copied {what} — clears in {}s.", d.as_secs()),
+        None => eprintln!("Copied {what} (not cleared automatically)."),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Maps an error to the message users see; app errors already carry their fix.

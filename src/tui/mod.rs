@@ -116,6 +116,7 @@ fn event_loop(
         };
         if matches!(msg, Msg::Key(_)) {
             model.toast = None;
+            model.toast_age = 0;
         }
         for effect in update::update(model, msg) {
             run_effect(ctx, tx, clipboard, model, effect);

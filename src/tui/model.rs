@@ -70,6 +70,8 @@ pub struct Model {
     pub checking: bool,
     pub spinner: usize,
     pub toast: Option<String>,
+    /// Ticks the toast has been on screen; it fades after a few seconds.
+    pub toast_age: u8,
     pub clipboard_left: Option<u64>,
     pub revealed: Option<(String, Zeroizing<String>)>,
     pub size: (u16, u16),
@@ -180,6 +182,7 @@ impl Model {
             checking: false,
             spinner: 0,
             toast: None,
+            toast_age: 0,
             clipboard_left: None,
             revealed: None,
             size: (100, 30),

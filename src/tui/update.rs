@@ -23,6 +23,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         } => {
             m.now = now;
             m.clipboard_left = clipboard_left;
+            if m.toast.is_some() {
+                m.toast_age += 1;
+                if m.toast_age > 4 {
+                    m.toast = None;
+                    m.toast_age = 0;
+                }
+            }
             if m.checking {
                 m.spinner = m.spinner.wrapping_add(1);
             }

@@ -391,13 +391,24 @@ fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
 
 fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     let keys = " c copy  e export  n new  R rotate  r refresh  / filter  ? help  q quit";
+    // A pending clipboard clear always shows its live countdown.
     let right = match (&m.toast, m.clipboard_left) {
-        (Some(toast), _) => toast.clone(),
+        (Some(toast), Some(s)) => format!(
+            "{} — clears in {s}s",
+            toast.split(" — clears in").next().unwrap_or(toast)
+        ),
         (None, Some(s)) => format!("clipboard clears in {s}s"),
+        (Some(toast), None) => toast.clone(),
         (None, None) if m.checking => "asking the registry…".into(),
         _ => String::new(),
     };
     let width = r.width as usize;
+    // The message matters more than the key reminder when both do not fit.
+    let keys = if keys.chars().count() + right.chars().count() + 1 > width {
+        " ? help  q quit"
+    } else {
+        keys
+    };
     let pad = width.saturating_sub(keys.chars().count() + right.chars().count() + 1);
     let line = Line::from(vec![
         Span::styled(keys, t.dim()),

@@ -1,0 +1,172 @@
+//! The real binary in a pseudo-terminal (tmux): open, filter, details, generate, rotate
+//! through the wizard, export and copy (OSC 52), quit — and the terminal is restored
+//! after a quit and after a panic. Needs tmux; CI sets CAPISCIO_TUI_TEST_TUI=1.
+
+mod support;
+
+use support::*;
+
+fn enabled() -> bool {
+    if Tmux::available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
+        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
+    );
+    eprintln!("skipped: tmux is not installed");
+    false
+}
+
+fn launch(h: &Home, name: &str, extra_env: &str) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let dir = h.path().display();
+    // After the UI exits, record the terminal mode so the test can see it was restored.
+    let cmd = format!(
+        "cd {dir}; env -u DISPLAY -u WAYLAND_DISPLAY HOME={dir} TERM=xterm-256color {extra_env} {bin} 2>{dir}/stderr.txt; echo \"exit=$?\" > {dir}/exit.txt; stty -a > {dir}/stty.txt; sleep 30"
+    );
+    Tmux::start(name, 120, 32, &cmd)
+}
+
+fn seed(h: &Home) {
+    assert!(
+        h.run(&[
+            "generate",
+            "--kind",
+            "agent",
+            "--name",
+            "billing-agent",
+            "--id",
+            "11111111-1111-4111-8111-111111111111"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server", "--id", "files-mcp"])
+            .status
+            .success()
+    );
+}
+
+fn assert_restored(h: &Home) {
+    let stty = wait_file(&h.path().join("stty.txt"), 10);
+    let flags: Vec<&str> = stty
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    assert!(
+        flags.contains(&"icanon") && flags.contains(&"echo"),
+        "terminal left in raw mode:\n{stty}"
+    );
+}
+
+#[test]
+fn a_session_from_open_to_quit() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed(&h);
+    let t = launch(&h, "session", "");
+    t.wait_for("billing-agent", 10);
+    t.wait_for("files-mcp", 2);
+
+    // filter
+    t.send(&["/"]);
+    t.type_text("files");
+    let screen = t.wait_for("[/ files", 5);
+    assert!(!screen.contains("▶ ● billing-agent"), "{screen}");
+    t.send(&["Enter", "Escape"]);
+
+    // details
+    t.send(&["Home", "Enter"]);
+    t.wait_for("Fingerprint", 5);
+
+    // generate through the dialog
+    t.send(&["n"]);
+    t.wait_for("New identity", 5);
+    t.send(&["Tab"]);
+    t.type_text("tmux-agent");
+    t.send(&["Enter"]);
+    t.wait_for("Created agent tmux-agent", 10);
+    assert!(h.agent_dir("tmux-agent").join("private.jwk").exists());
+
+    // rotate it through the wizard
+    t.send(&["/"]);
+    t.type_text("tmux-agent");
+    t.send(&["Enter"]);
+    t.send(&["R"]);
+    t.wait_for("Type the identity id to continue", 10);
+    t.type_text("tmux-agent");
+    t.send(&["Enter"]);
+    t.wait_for("Archive the old key and generate the new one", 15);
+    let screen = t.capture();
+    assert!(screen.contains("done"), "{screen}");
+    assert_eq!(
+        capiscio_tui::store::rotate::list_archive(
+            &h.agent_dir("tmux-agent"),
+            capiscio_tui::core::identity::Kind::Agent
+        )
+        .len(),
+        1
+    );
+    t.send(&["Enter"]);
+
+    // export and copy: no display here, so OSC 52 into tmux's buffer
+    t.send(&["c"]);
+    t.wait_for("Copy the key of", 5);
+    t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
+    let masked = t.capture();
+    assert_no_secrets(&masked);
+    t.send(&["Enter"]);
+    t.wait_for("sent to terminal", 5);
+    let buffer = String::from_utf8_lossy(&t.tmux(&["show-buffer"]).stdout).into_owned();
+    let expected = stdout(&h.run(&["export", "tmux-agent", "--format", "env"]));
+    assert_eq!(buffer, expected, "OSC 52 carried the exact env line");
+
+    // help, then quit
+    t.send(&["?"]);
+    t.wait_for("Keys — Esc closes", 5);
+    t.send(&["Escape", "q"]);
+    assert_eq!(wait_file(&h.path().join("exit.txt"), 10).trim(), "exit=0");
+    assert_restored(&h);
+}
+
+#[test]
+fn too_small_then_resized() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed(&h);
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let dir = h.path().display();
+    let t = Tmux::start(
+        "small",
+        70,
+        20,
+        &format!("env -u DISPLAY HOME={dir} TERM=xterm-256color {bin}; sleep 30"),
+    );
+    t.wait_for("Terminal too small", 10);
+    t.tmux(&["resize-window", "-t", "main", "-x", "100", "-y", "30"]);
+    t.wait_for("billing-agent", 10);
+    t.send(&["q"]);
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed(&h);
+    let _t = launch(&h, "panic", "CAPISCIO_TUI_TEST_PANIC=1");
+    let code = wait_file(&h.path().join("exit.txt"), 10);
+    assert_ne!(code.trim(), "exit=0");
+    assert_restored(&h);
+    assert!(
+        std::fs::read_to_string(h.path().join("stderr.txt"))
+            .unwrap()
+            .contains("forced panic")
+    );
+}
