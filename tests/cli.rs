@@ -137,7 +137,21 @@ fn export_refuses_what_it_should() {
     assert_no_secrets(&stderr(&out));
     let copy = h.run(&["export", A, "--format", "env", "--copy"]);
     assert_eq!(copy.status.code(), Some(1));
-    assert!(stderr(&copy).contains("--copy is not available yet"));
+    // No display and no terminal on stdout: nowhere to copy to, and it says so.
+    assert!(
+        stderr(&copy).contains("does not belong to"),
+        "the bad key is refused before any copy: {}",
+        stderr(&copy)
+    );
+    seed_agent(&h, "22222222-2222-4222-8222-222222222222", D2, X2, DID2);
+    let copy = h.run(&["export", "2222", "--format", "env", "--copy"]);
+    assert_eq!(copy.status.code(), Some(1));
+    assert!(
+        stderr(&copy).contains("no clipboard here"),
+        "{}",
+        stderr(&copy)
+    );
+    assert_no_secrets(&stdout(&copy));
 }
 
 #[test]

@@ -343,3 +343,101 @@ fn status_bar_countdown_and_toast() {
     m.toast = Some("Copied env for billing-agent — clears in 30s".into());
     assert!(render(&m, 100, 24).contains("Copied env for billing-agent — clears in 23s"));
 }
+
+/// README screenshots: `CAPISCIO_TUI_WRITE_ASSETS=1 cargo test --test tui_snapshots` renders
+/// the real screens (colour theme) into assets/*.svg.
+#[test]
+fn screenshots_for_the_readme() {
+    let write = std::env::var_os("CAPISCIO_TUI_WRITE_ASSETS").is_some();
+    let mut shots: Vec<(&str, Model)> = vec![("screen-main", model())];
+    let mut m = model();
+    let k = key(1);
+    let text = capiscio_tui::core::export::render(
+        capiscio_tui::core::export::Format::K8s,
+        &capiscio_tui::core::export::Request {
+            key: &k,
+            target: capiscio_tui::core::export::Target::Agent,
+            label: "billing-agent",
+        },
+    );
+    m.selected = 2;
+    m.screen = Screen::Export(ExportState {
+        id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
+        selected: 2,
+        text: Some(Zeroizing::new(text.to_string())),
+        error: None,
+    });
+    shots.push(("screen-export", m));
+    let mut m = model();
+    m.screen = Screen::Rotate(Box::new(rotate_state(&m)));
+    shots.push(("screen-rotate", m));
+    for (name, m) in shots {
+        let svg = svg(&m, 120, 30);
+        assert!(svg.starts_with("<svg"));
+        for n in 1..=7u8 {
+            assert!(!svg.contains(&capiscio_tui::core::b64::url_encode(key(n).seed())));
+        }
+        if write {
+            std::fs::create_dir_all("assets").unwrap();
+            std::fs::write(format!("assets/{name}.svg"), svg).unwrap();
+        }
+    }
+}
+
+fn svg(m: &Model, w: u16, h: u16) -> String {
+    use ratatui::style::{Color, Modifier};
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::draw(f, m, &Theme::new(Some(ThemeName::Dark))))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let hex = |c: Color, default: &str| -> String {
+        match c {
+            Color::Red => "#ff6b6b".into(),
+            Color::Green => "#69d08b".into(),
+            Color::Yellow => "#f2c94c".into(),
+            Color::Cyan => "#56c7e0".into(),
+            Color::Blue => "#6aa5ff".into(),
+            Color::DarkGray => "#7c8591".into(),
+            Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+            _ => default.into(),
+        }
+    };
+    let (cw, ch) = (8.4_f64, 17.0_f64);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"DejaVu Sans Mono, Menlo, monospace\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"#1e2127\"/>\n",
+        (f64::from(w) * cw) as u32 + 16,
+        (f64::from(h) * ch) as u32 + 16
+    );
+    for y in 0..h {
+        for x in 0..w {
+            let cell = &buf[(x, y)];
+            let sym = cell.symbol();
+            let reversed = cell.modifier.contains(Modifier::REVERSED);
+            let fg = hex(cell.fg, "#d7dae0");
+            let (px, py) = (8.0 + f64::from(x) * cw, 8.0 + f64::from(y) * ch);
+            if reversed {
+                out.push_str(&format!("<rect x=\"{px:.1}\" y=\"{py:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fg}\"/>"));
+            }
+            if sym.trim().is_empty() {
+                continue;
+            }
+            let esc = sym
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            let color = if reversed { "#1e2127".to_string() } else { fg };
+            let weight = if cell.modifier.contains(Modifier::BOLD) {
+                " font-weight=\"bold\""
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "<text x=\"{px:.1}\" y=\"{:.1}\" fill=\"{color}\"{weight}>{esc}</text>",
+                py + ch * 0.78
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("</svg>\n");
+    out
+}
