@@ -110,10 +110,10 @@ fn a_session_from_open_to_quit() {
         .len(),
         1
     );
+    // Enter at the end of the walkthrough goes to the capture step: the export picker.
     t.send(&["Enter"]);
 
     // export and copy: no display here, so OSC 52 into tmux's buffer
-    t.send(&["c"]);
     t.wait_for("Copy the key of", 5);
     t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
     let masked = t.capture();
@@ -169,4 +169,55 @@ fn a_panic_restores_the_terminal() {
             .unwrap()
             .contains("forced panic")
     );
+}
+
+#[test]
+fn registry_status_streams_in_from_the_development_registry() {
+    if !enabled() {
+        return;
+    }
+    const KEY: &str = "sk_test_tui_e2e";
+    let h = Home::new();
+    let reg = DevReg::start(&["--api-key", KEY]);
+    let id = "11111111-1111-4111-8111-111111111111";
+    assert!(
+        h.run(&[
+            "generate",
+            "--kind",
+            "agent",
+            "--id",
+            id,
+            "--name",
+            "billing-agent"
+        ])
+        .status
+        .success()
+    );
+    reg.post(
+        "/v1/sdk/agents",
+        &format!(r#"{{"id":"{id}","name":"billing-agent","status":"active"}}"#),
+        Some(KEY),
+    );
+    let env = [
+        ("CAPISCIO_SERVER_URL", reg.url.as_str()),
+        ("CAPISCIO_API_KEY", KEY),
+    ];
+    assert!(h.run_env(&["register", id], &env).status.success());
+    assert!(h.run_env(&["badge", "request", id], &env).status.success());
+    // Slow the registry down so the spinner is visible before the answer arrives.
+    reg.fault(serde_json::json!({"path_prefix": "/v1/sdk/agents", "delay_ms": 1500, "times": 1}));
+    let t = launch(
+        &h,
+        "registry",
+        &format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", reg.url),
+    );
+    t.wait_for("asking the registry", 5);
+    let screen = t.wait_for("✔ 4m", 10);
+    assert!(screen.contains("registry:"), "{screen}");
+    assert_no_secrets(&screen);
+    assert!(!screen.contains(KEY), "the API key is never shown");
+    t.send(&["Enter"]);
+    t.wait_for("Registry", 5);
+    t.send(&["q"]);
+    assert_restored(&h);
 }

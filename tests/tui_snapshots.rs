@@ -262,6 +262,7 @@ fn rotate_state(m: &Model) -> RotateState {
     });
     RotateState {
         id: id.id.clone(),
+        resumable: None,
         mode: Mode::Planned,
         plan: Some(capiscio_tui::app::rotate::Plan {
             id: id.id.clone(),

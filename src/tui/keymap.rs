@@ -9,6 +9,7 @@ pub enum Action {
     Home,
     End,
     Filter,
+    Sort,
     SwitchPane,
     Details,
     Copy,
@@ -64,6 +65,12 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Filter,
         help: "filter by id, name, DID or fingerprint",
         matches: |e| e.code == KeyCode::Char('/'),
+    },
+    Binding {
+        keys: "s",
+        action: Action::Sort,
+        help: "sort by problems / name / badge expiry",
+        matches: |e| e.code == KeyCode::Char('s') && plain(e),
     },
     Binding {
         keys: "Tab",

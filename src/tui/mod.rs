@@ -236,6 +236,16 @@ fn run_effect(
             Msg::Generated(generate(&c, kind, id, name, keyring, register))
         }),
         Effect::PlanRotation { id, mode } => background(tx, move || {
+            // An unfinished earlier rotation is offered for resuming first.
+            let pending = found_and(&c, &id, |f| Ok(app::rotate::journal_of(f)))
+                .ok()
+                .flatten();
+            if let Some(j) = pending.filter(|j| {
+                j.phase != crate::core::rotation::Phase::RolledBack
+                    && (j.interrupted() || !j.complete())
+            }) {
+                return Msg::Resumable(j);
+            }
             Msg::Planned(found_and(&c, &id, |f| {
                 let opts = app::rotate::Options {
                     mode,
@@ -245,6 +255,20 @@ fn run_effect(
                     new_agent: false,
                 };
                 app::rotate::plan(&c, f, &opts).map_err(|e| e.to_string())
+            }))
+        }),
+        Effect::ResumeRotation { id } => background(tx, move || {
+            Msg::Rotated(found_and(&c, &id, |f| {
+                let client = c
+                    .online_by_default()
+                    .then(|| c.registry.client().ok())
+                    .flatten();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                rt.block_on(app::rotate::resume(&c, f, client.as_ref(), false))
+                    .map_err(|e| e.to_string())
             }))
         }),
         Effect::Rotate { id, mode } => background(tx, move || {

@@ -37,8 +37,35 @@ impl GenerateState {
     pub const FIELDS: usize = 5;
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Problems,
+    Name,
+    Expiry,
+}
+
+impl SortBy {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Problems => Self::Name,
+            Self::Name => Self::Expiry,
+            Self::Expiry => Self::Problems,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Problems => "problems first",
+            Self::Name => "name",
+            Self::Expiry => "badge expiry",
+        }
+    }
+}
+
 pub struct RotateState {
     pub id: String,
+    /// An earlier rotation of this identity that is unfinished: Enter resumes it.
+    pub resumable: Option<Journal>,
     pub mode: Mode,
     pub plan: Option<Plan>,
     pub typed: String,
@@ -64,6 +91,7 @@ pub struct Model {
     pub registry: String,
     pub filter: String,
     pub filtering: bool,
+    pub sort: SortBy,
     pub selected: usize,
     pub focus: Pane,
     pub screen: Screen,
@@ -110,6 +138,8 @@ pub enum Msg {
     },
     Generated(Result<String, String>),
     Planned(Result<Plan, String>),
+    /// An unfinished earlier rotation found when the wizard opened.
+    Resumable(Journal),
     Rotated(Result<Journal, String>),
 }
 
@@ -142,6 +172,9 @@ pub enum Effect {
     Rotate {
         id: String,
         mode: Mode,
+    },
+    ResumeRotation {
+        id: String,
     },
 }
 
@@ -176,6 +209,7 @@ impl Model {
             registry,
             filter: String::new(),
             filtering: false,
+            sort: SortBy::Problems,
             selected: 0,
             focus: Pane::List,
             screen: Screen::Main,

@@ -113,6 +113,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Resumable(j) => {
+            if let Screen::Rotate(st) = &mut m.screen
+                && st.id == j.identity_id
+            {
+                st.resumable = Some(j);
+            }
+            Vec::new()
+        }
         Msg::Rotated(r) => {
             if let Screen::Rotate(st) = &mut m.screen {
                 st.running = false;
@@ -188,6 +196,11 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::Home) => select(m, 0),
         Some(Action::End) => select(m, n.saturating_sub(1)),
         Some(Action::Filter) => m.filtering = true,
+        Some(Action::Sort) => {
+            m.sort = m.sort.next();
+            m.toast = Some(format!("Sorted by {}", m.sort.label()));
+            m.selected = 0;
+        }
         Some(Action::SwitchPane) => {
             m.focus = if m.focus == Pane::List {
                 Pane::Details
@@ -252,6 +265,7 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             if let Some(id) = id {
                 m.screen = Screen::Rotate(Box::new(RotateState {
                     id: id.clone(),
+                    resumable: None,
                     mode: Mode::Planned,
                     plan: None,
                     typed: String::new(),
@@ -359,10 +373,41 @@ fn rotate_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     if st.journal.is_some() || st.error.is_some() {
+        // After a rotation, Enter goes straight to the capture step: the export picker.
+        if k.code == KeyCode::Enter
+            && st
+                .journal
+                .as_ref()
+                .is_some_and(|j| !j.step(crate::core::rotation::StepId::Capture).is_settled())
+        {
+            let id = st
+                .journal
+                .as_ref()
+                .map(|j| j.identity_id.clone())
+                .unwrap_or_default();
+            m.screen = Screen::Export(ExportState {
+                id: id.clone(),
+                selected: 0,
+                text: None,
+                error: None,
+            });
+            return vec![Effect::LoadExport {
+                id,
+                format: EXPORT_FORMATS[0],
+            }];
+        }
         if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
             m.screen = Screen::Main;
         }
         return Vec::new();
+    }
+    if let Some(j) = &st.resumable
+        && k.code == KeyCode::Enter
+    {
+        st.running = true;
+        return vec![Effect::ResumeRotation {
+            id: j.identity_id.clone(),
+        }];
     }
     match k.code {
         KeyCode::Esc => m.screen = Screen::Main,
@@ -673,6 +718,61 @@ mod tests {
                 mode: Mode::Emergency
             }]
         );
+    }
+
+    #[test]
+    fn sort_cycles_and_resume_is_offered() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('s')));
+        assert_eq!(m.sort, SortBy::Name);
+        assert!(m.toast.as_deref().unwrap().contains("name"));
+        update(&mut m, press(KeyCode::Char('s')));
+        assert_eq!(m.sort, SortBy::Expiry);
+        update(&mut m, press(KeyCode::Char('R')));
+        let key = crate::core::key::KeyPair::from_seed(&[1; 32]);
+        let j = crate::core::rotation::Journal::new(
+            "alpha",
+            Kind::Agent,
+            "/h/alpha",
+            Mode::Planned,
+            0,
+            key.public(),
+            7,
+            None,
+            "env",
+        );
+        update(&mut m, Msg::Resumable(j));
+        assert_eq!(
+            update(&mut m, press(KeyCode::Enter)),
+            vec![Effect::ResumeRotation { id: "alpha".into() }]
+        );
+    }
+
+    #[test]
+    fn after_a_rotation_enter_opens_the_capture_picker() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('R')));
+        let key = crate::core::key::KeyPair::from_seed(&[1; 32]);
+        let j = crate::core::rotation::Journal::new(
+            "alpha",
+            Kind::Agent,
+            "/h/alpha",
+            Mode::Planned,
+            0,
+            key.public(),
+            7,
+            None,
+            "env",
+        );
+        update(&mut m, Msg::Rotated(Ok(j)));
+        assert_eq!(
+            update(&mut m, press(KeyCode::Enter)),
+            vec![Effect::LoadExport {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0]
+            }]
+        );
+        assert!(matches!(m.screen, Screen::Export(_)));
     }
 
     #[test]

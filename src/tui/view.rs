@@ -673,6 +673,38 @@ fn rotate(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
             " Capture the new key now: Esc, then c on the identity. Enter closes.",
             t.accent(),
         )));
+    } else if let Some(j) = &st.resumable {
+        let what = if j.interrupted() {
+            "was interrupted before it finished"
+        } else {
+            "has open walkthrough steps"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(" An earlier rotation of this identity {what}:"),
+            t.warning(),
+        )));
+        for s in &j.steps {
+            let why = s
+                .state
+                .reason()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default();
+            lines.push(Line::from(format!(
+                "   {:<52} {}{why}",
+                s.id.title(),
+                s.state.label()
+            )));
+        }
+        lines.push(Line::from(""));
+        let tab = if j.interrupted() {
+            ""
+        } else {
+            " · Tab starts a new rotation"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(" Enter resumes it{tab} · Esc cancels"),
+            t.accent(),
+        )));
     } else if let Some(e) = &st.error {
         lines.push(Line::from(Span::styled(format!(" {e}"), t.error())));
         lines.push(Line::from(Span::styled(" Enter closes.", t.dim())));
