@@ -9,7 +9,8 @@ use crate::core::{did, jwk, pem};
 use crate::registry::client::{RegistryClient, RegistryError};
 use crate::store::disk::Found;
 use crate::store::env::{AGENT_ID_VAR, EnvSnapshot, SERVER_ID_VAR};
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -59,6 +60,18 @@ struct Record {
 /// Checks every identity; results are written into the identities themselves so that
 /// `list`, `show`, `status` and the TUI all show the same thing.
 pub async fn check_all(client: &RegistryClient, found: &mut [Found], env: &EnvSnapshot, now: i64) {
+    check_each(client, found, env, now, |_, _| {}).await;
+}
+
+/// Like [`check_all`], calling `done(index, identity)` as each identity's answer arrives,
+/// so a UI can fill in rows as they come rather than all at the end.
+pub async fn check_each(
+    client: &RegistryClient,
+    found: &mut [Found],
+    env: &EnvSnapshot,
+    now: i64,
+    mut done: impl FnMut(usize, &Identity),
+) {
     let badges: Vec<&Badge> = found
         .iter()
         .filter_map(|f| f.badge.as_ref().filter(|b| needs_registry(b, f, now)))
@@ -77,15 +90,19 @@ pub async fn check_all(client: &RegistryClient, found: &mut [Found], env: &EnvSn
     } else {
         Revocations::PerBadge
     };
-    let facts = join_all(
-        found
-            .iter()
-            .map(|f| gather(client, f, env, now, &revocations)),
-    )
-    .await;
     let url = client.base_url().as_str().trim_end_matches('/').to_string();
-    for (f, facts) in found.iter_mut().zip(facts) {
-        apply(f, facts, jwks.as_ref(), &url, now);
+    let snapshot: Vec<Found> = found.to_vec();
+    let mut pending: FuturesUnordered<_> = snapshot
+        .iter()
+        .enumerate()
+        .map(|(n, f)| {
+            let revocations = &revocations;
+            async move { (n, gather(client, f, env, now, revocations).await) }
+        })
+        .collect();
+    while let Some((n, facts)) = pending.next().await {
+        apply(&mut found[n], facts, jwks.as_ref(), &url, now);
+        done(n, &found[n].identity);
     }
 }
 

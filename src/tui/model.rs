@@ -122,6 +122,8 @@ pub enum Msg {
         identities: Vec<Identity>,
         notes: Vec<Problem>,
     },
+    /// One identity as the registry check finished it.
+    CheckedOne(Box<Identity>),
     Checked(Vec<Identity>),
     ExportText {
         id: String,

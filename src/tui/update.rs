@@ -41,6 +41,17 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             clamp(m);
             Vec::new()
         }
+        Msg::CheckedOne(i) => {
+            let i = *i;
+            if let Some(slot) = m
+                .identities
+                .iter_mut()
+                .find(|x| x.kind == i.kind && x.id == i.id && x.location == i.location)
+            {
+                *slot = i;
+            }
+            Vec::new()
+        }
         Msg::Checked(ids) => {
             m.identities = ids;
             m.checking = false;
@@ -773,6 +784,32 @@ mod tests {
             }]
         );
         assert!(matches!(m.screen, Screen::Export(_)));
+    }
+
+    #[test]
+    fn registry_answers_fill_rows_one_by_one() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('r')));
+        assert!(m.checking);
+        let mut answered = m.identities[2].clone();
+        answered.registry = Some(crate::core::identity::RegistryInfo {
+            url: "u".into(),
+            registered: Some(true),
+            did: None,
+            name: None,
+            status: Some("active".into()),
+            error: None,
+        });
+        update(&mut m, Msg::CheckedOne(Box::new(answered)));
+        assert!(m.identities[2].registry.is_some());
+        assert!(
+            m.identities[0].registry.is_none(),
+            "other rows keep their spinner"
+        );
+        assert!(m.checking);
+        let all = m.identities.clone();
+        update(&mut m, Msg::Checked(all));
+        assert!(!m.checking);
     }
 
     #[test]
