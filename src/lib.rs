@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod clipboard;
 pub mod core;
+pub mod hardening;
 pub mod registry;
 pub mod store;
 pub mod tui;

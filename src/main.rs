@@ -5,6 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    capiscio_tui::hardening::no_core_dumps();
     let args = cli::args::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

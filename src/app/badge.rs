@@ -48,6 +48,7 @@ fn store(found: &Found, token: &str) -> Result<Option<PathBuf>, AppError> {
         )));
     }
     let path = PathBuf::from(&found.identity.location).join(AGENT_BADGE);
+    sfs::refuse_symlinks(&path)?;
     sfs::write_atomic(&path, token.as_bytes(), 0o600, Overwrite::Allow)?;
     Ok(Some(path))
 }

@@ -216,6 +216,7 @@ pub fn export_to_disk(ctx: &Context, k: &Keyring, found: &Found) -> Result<PathB
         Kind::Agent => disk::AGENT_PRIVATE,
         Kind::McpServer => disk::SERVER_PRIVATE,
     };
+    sfs::refuse_symlinks(&dir.join(name))?;
     sfs::write_atomic(&dir.join(name), text.as_bytes(), 0o600, Overwrite::Refuse)?;
     std::fs::remove_file(dir.join(kr::MARKER_FILE))
         .map_err(|e| refused(format!("cannot remove the keyring marker: {e}")))?;

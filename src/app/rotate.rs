@@ -334,7 +334,15 @@ pub async fn execute(
     rs::write_journal(&paths, &j)?;
     rs::failpoint("journal-started");
     let new = crate::app::generate::fresh_key()?;
-    swap(&paths, &mut j, old.public(), &new, ctx.now)?;
+    if let Err(e) = swap(&paths, &mut j, old.public(), &new, ctx.now) {
+        // Failed before the exchange (disk full, read-only, …): the old key never moved.
+        // Tidy up so nothing looks interrupted; if even that fails, doctor and --rollback cope.
+        if j.phase < Phase::Swapped && rs::cleanup(&paths).is_ok() {
+            j.phase = Phase::RolledBack;
+            let _ = rs::write_journal(&paths, &j);
+        }
+        return Err(e);
+    }
     drop(old);
     continue_steps(ctx, &paths, &mut j, client, opts.new_agent).await?;
     Ok(j)

@@ -664,8 +664,28 @@ pub fn load_secret_file(secret: &SecretRef) -> Result<KeyPair, LoadError> {
 /// `private.jwk` 0600, `public.jwk` 0644 (both go-jose layout), optional agent card.
 /// The private key goes last-but-one and refuses to replace an existing key.
 pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
+    sfs::refuse_symlinks(&dir.join(AGENT_PRIVATE))?;
     refuse_existing(&[dir.join(AGENT_PRIVATE), dir.join(AGENT_PUBLIC)])?;
+    let fresh = !dir.exists();
     sfs::create_private_dir(dir)?;
+    undo_on_error(dir, fresh, || write_agent_files(dir, key, card))
+}
+
+/// A failed write (disk full, read-only) must not leave a half identity behind: remove a
+/// directory this call created. Pre-existing directories are left as they were.
+fn undo_on_error(
+    dir: &Path,
+    fresh: bool,
+    write: impl FnOnce() -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let r = write();
+    if r.is_err() && fresh {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    r
+}
+
+fn write_agent_files(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
     sfs::write_atomic(
         &dir.join(AGENT_PRIVATE),
         jwk::to_go_private(key).as_bytes(),
@@ -692,8 +712,14 @@ pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), 
 /// Writes a new MCP server identity as the MCP SDK does: `private_key.pem` (PKCS#8 v1,
 /// 0600), `public_key.pem` (SPKI), `did.txt` (the did:key, no trailing newline).
 pub fn write_server(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
+    sfs::refuse_symlinks(&dir.join(SERVER_PRIVATE))?;
     refuse_existing(&[dir.join(SERVER_PRIVATE)])?;
+    let fresh = !dir.exists();
     sfs::create_private_dir(dir)?;
+    undo_on_error(dir, fresh, || write_server_files(dir, key))
+}
+
+fn write_server_files(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
     sfs::write_atomic(
         &dir.join(SERVER_PRIVATE),
         pem::encode_private(key).as_bytes(),

@@ -34,6 +34,10 @@ impl ReadError {
 pub enum WriteError {
     #[error("{path} already exists; refusing to overwrite a key")]
     Exists { path: PathBuf },
+    #[error(
+        "{path} is a symlink; capiscio-tui does not write keys through links (symlinked-key) — replace the link with a real file or directory"
+    )]
+    Symlink { path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -139,6 +143,19 @@ pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
         let _ = (path, mode);
         Ok(())
     }
+}
+
+/// Refuses to write a key at `path` when the file or its directory is a symlink: a link
+/// could point anywhere, and a key written through it would land outside the identity.
+pub fn refuse_symlinks(path: &Path) -> Result<(), WriteError> {
+    for p in [Some(path), path.parent()].into_iter().flatten() {
+        if is_symlink(p) {
+            return Err(WriteError::Symlink {
+                path: p.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether an existing file may be replaced by [`write_atomic`].

@@ -195,6 +195,10 @@ impl DevReg {
         self.url.trim_start_matches("http://").to_string()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// POST JSON with the given API key (or none) via a raw loopback HTTP/1.1 request.
     pub fn post(&self, path: &str, body: &str, key: Option<&str>) -> (u16, serde_json::Value) {
         self.call("POST", path, Some(body), key)
