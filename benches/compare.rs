@@ -3,6 +3,7 @@
 //!   servers): `list --json` vs the CapiscIO Python SDKs' own code doing the same reading
 //!   and derivation (needs CAPISCIO_TUI_PYTHON with capiscio-sdk / capiscio-mcp);
 //! - one identity's key generation + atomic write vs `openssl genpkey` and `ssh-keygen`.
+//!
 //! Medians; peak RSS from GNU time when available.
 
 use capiscio_tui::core::key::KeyPair;
