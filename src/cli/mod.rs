@@ -91,18 +91,7 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     match cli.command.take() {
         // The development registry needs no CapiscIO home, so it runs even without HOME.
         Some(Command::DevRegistry(a)) => dev_registry(a),
-        Some(Command::ClipboardHold { clear_after }) => {
-            let code = crate::clipboard::hold(
-                clear_after
-                    .filter(|s| *s > 0)
-                    .map(std::time::Duration::from_secs),
-            );
-            Ok(if code == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             let opts = crate::tui::Options {
                 clear_after: (cli.clear_after > 0).then_some(cli.clear_after),
@@ -200,18 +189,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Logout) => keyring::logout(&ctx),
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
-        Some(Command::ClipboardHold { clear_after }) => {
-            let code = crate::clipboard::hold(
-                clear_after
-                    .filter(|s| *s > 0)
-                    .map(std::time::Duration::from_secs),
-            );
-            Ok(if code == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json }) => {
             let report = app::doctor::doctor(&ctx.scan());
@@ -376,6 +354,17 @@ fn badge(ctx: &Context, command: BadgeCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn clipboard_hold(clear_after: Option<u64>) -> ExitCode {
+    let clear = clear_after
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs);
+    if crate::clipboard::hold(clear) == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn dev_registry(a: args::DevRegistryArgs) -> Result<ExitCode> {

@@ -289,17 +289,7 @@ pub fn show(i: &Identity, now: i64) -> String {
     match &i.badge {
         None => row(&mut out, "Badge", "none"),
         Some(b) => {
-            let level = b
-                .trust_level
-                .as_deref()
-                .map(|l| format!(" · level {l}"))
-                .unwrap_or_default();
-            let ial = b
-                .ial
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|l| format!(" · IAL-{l}"))
-                .unwrap_or_default();
+            let level_ial = b.level_ial();
             let reason = b
                 .reason
                 .as_deref()
@@ -308,7 +298,7 @@ pub fn show(i: &Identity, now: i64) -> String {
             row(
                 &mut out,
                 "Badge",
-                &format!("{}{reason}{level}{ial}", b.state.as_str()),
+                &format!("{}{reason}{level_ial}", b.state.as_str()),
             );
             row(
                 &mut out,

@@ -180,6 +180,22 @@ pub struct BadgeInfo {
 }
 
 impl BadgeInfo {
+    /// ` · level 1 · IAL-0`, for one-line summaries.
+    pub fn level_ial(&self) -> String {
+        let level = self
+            .trust_level
+            .as_deref()
+            .map(|l| format!(" · level {l}"))
+            .unwrap_or_default();
+        let ial = self
+            .ial
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|l| format!(" · IAL-{l}"))
+            .unwrap_or_default();
+        format!("{level}{ial}")
+    }
+
     pub fn from_badge(b: &Badge, state: BadgeState) -> Self {
         Self {
             jti: b.jti.clone(),

@@ -267,21 +267,11 @@ fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
         None => lines.push(kv("Badge", "none".into(), t.dim())),
         Some(b) => {
             let (cell, sev) = badge_cell(i, m.now, false, 0);
-            let level = b
-                .trust_level
-                .as_deref()
-                .map(|l| format!(" · level {l}"))
-                .unwrap_or_default();
-            let ial = b
-                .ial
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|l| format!(" · IAL-{l}"))
-                .unwrap_or_default();
+            let level_ial = b.level_ial();
             lines.push(kv(
                 "Badge",
                 format!(
-                    "{} {}{level}{ial}",
+                    "{} {}{level_ial}",
                     cell.split(' ').next().unwrap_or(""),
                     b.state.as_str()
                 ),
