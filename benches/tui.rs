@@ -165,5 +165,19 @@ fn main() {
         "idle CPU over 10 s: {:.2} % of one core ({used} clock ticks)",
         used as f64 / hz / 10.0 * 100.0
     );
+    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    println!(
+        "peak RSS of the UI with 1,000 identities: {:.1} MB",
+        hwm as f64 / 1024.0
+    );
     tmux(&sock, &["kill-server"]);
 }
