@@ -83,6 +83,19 @@ pub(crate) fn print(text: &str) -> Result<()> {
     }
 }
 
+/// Streams pretty JSON to stdout: 10,000 identities need not sit in memory as one string.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let r = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.flush());
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
@@ -120,7 +133,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
             let scan = load(&ctx, ctx.online_by_default())?;
             let ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
             if as_json {
-                print(&json(&ids)?)?;
+                print_json(&ids)?;
             } else {
                 let owned: Vec<_> = ids.into_iter().cloned().collect();
                 print(&render::list_table(&owned, &scan.notes, ctx.now))?;
@@ -155,7 +168,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
                 None => scan.found.iter().map(|f| f.identity.clone()).collect(),
             };
             if as_json {
-                print(&json(&shown)?)?;
+                print_json(&shown)?;
             } else {
                 let where_ = if ctx.offline {
                     "offline".to_string()

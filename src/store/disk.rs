@@ -38,7 +38,7 @@ pub struct Found {
     pub identity: Identity,
     pub public: Option<PublicKey>,
     pub secret: SecretRef,
-    /// Canonical directory, to avoid listing one directory twice.
+    /// The identity directory (as found; canonicalised only where paths are compared).
     pub dir: Option<PathBuf>,
     /// The SDK could load this key (before env-var shadowing is considered).
     pub loadable: bool,
@@ -56,16 +56,21 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
+/// One `lstat` per file (and a `stat` only for links): discovery makes thousands of these.
 fn file_info(dir: &Path, name: &str) -> Option<FileInfo> {
     let path = dir.join(name);
-    if !sfs::exists(&path) {
-        return None;
-    }
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let symlink = meta.file_type().is_symlink();
+    let mode = if symlink {
+        sfs::mode(&path)
+    } else {
+        sfs::mode_of(&meta)
+    };
     Some(FileInfo {
         name: name.to_string(),
         path: path.display().to_string(),
-        mode: sfs::mode(&path).map(sfs::mode_string),
-        symlink: sfs::is_symlink(&path),
+        mode: mode.map(sfs::mode_string),
+        symlink,
     })
 }
 
@@ -132,9 +137,13 @@ fn check_rotation(dir: &Path, id: &str, problems: &mut Vec<Problem>) {
 }
 
 /// Permission and symlink checks shared by both layouts.
-fn check_files(dir: &Path, private: &str, problems: &mut Vec<Problem>) {
+/// `files` is what `file_info` already found, so no file is stat'ed twice.
+fn check_files(dir: &Path, private: &str, files: &[FileInfo], problems: &mut Vec<Problem>) {
     let key_path = dir.join(private);
-    if let Some(m) = sfs::mode(&key_path)
+    let info = files.iter().find(|f| f.name == private);
+    if let Some(m) = info
+        .and_then(|f| f.mode.as_deref())
+        .and_then(|m| u32::from_str_radix(m, 8).ok())
         && m & 0o077 != 0
     {
         problems.push(Problem::error(
@@ -158,7 +167,7 @@ fn check_files(dir: &Path, private: &str, problems: &mut Vec<Problem>) {
             format!("chmod 700 {}", quoted(dir)),
         ));
     }
-    if sfs::is_symlink(&key_path) {
+    if info.is_some_and(|f| f.symlink) {
         let target = std::fs::read_link(&key_path)
             .map(|t| t.display().to_string())
             .unwrap_or_else(|_| "?".into());
@@ -334,7 +343,18 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         .filter(|k| k.starts_with("did:"))
         .or_else(|| did_txt.clone().filter(|d| d.starts_with("did:")))
         .or_else(|| key_did.clone());
-    check_files(dir, AGENT_PRIVATE, &mut problems);
+    let files: Vec<FileInfo> = [
+        AGENT_PRIVATE,
+        AGENT_PUBLIC,
+        AGENT_BADGE,
+        AGENT_CARD,
+        DID_TXT,
+        crate::store::keyring::MARKER_FILE,
+    ]
+    .iter()
+    .filter_map(|n| file_info(dir, n))
+    .collect();
+    check_files(dir, AGENT_PRIVATE, &files, &mut problems);
     check_rotation(dir, id, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
@@ -356,17 +376,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         && public_jwk
             .as_ref()
             .is_some_and(|p| p.kid.as_deref().is_some_and(|k| k.starts_with("did:")));
-    let files = [
-        AGENT_PRIVATE,
-        AGENT_PUBLIC,
-        AGENT_BADGE,
-        AGENT_CARD,
-        DID_TXT,
-        crate::store::keyring::MARKER_FILE,
-    ]
-    .iter()
-    .filter_map(|n| file_info(dir, n))
-    .collect();
+
     Found {
         identity: Identity {
             id: id.to_string(),
@@ -391,7 +401,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             (None, Some(m)) => SecretRef::Keyring(m.user.clone()),
             (None, None) => SecretRef::Missing,
         },
-        dir: std::fs::canonicalize(dir).ok(),
+        dir: Some(dir.to_path_buf()),
         loadable,
         badge: badge_token,
     }
@@ -558,7 +568,6 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
     let did = did_txt
         .filter(|d| crate::core::did::method(d) == "web")
         .or_else(|| key_did.clone());
-    check_files(dir, SERVER_PRIVATE, &mut problems);
     check_rotation(dir, &id, &mut problems);
     let mut files: Vec<FileInfo> = [
         SERVER_PRIVATE,
@@ -580,6 +589,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         extra.sort();
         files.extend(extra.iter().filter_map(|n| file_info(dir, n)));
     }
+    check_files(dir, SERVER_PRIVATE, &files, &mut problems);
     Found {
         identity: Identity {
             name: (id != dir_name).then(|| dir_name.to_string()),
@@ -604,7 +614,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
             (None, Some(m)) => SecretRef::Keyring(m.user.clone()),
             (None, None) => SecretRef::Missing,
         },
-        dir: std::fs::canonicalize(dir).ok(),
+        dir: Some(dir.to_path_buf()),
         loadable,
         badge: None,
     }

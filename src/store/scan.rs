@@ -126,10 +126,14 @@ pub fn scan(input: &ScanInput) -> Scan {
     let servers = par_map(&subdirs(&servers_dir(input.home)), |(name, path)| {
         disk::inspect_server(path, name)
     });
+    // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
+    // directory otherwise would cost thousands of syscalls for nothing.
     let mut seen = HashSet::new();
+    let dedup = explicit_key_dir.is_some();
     for f in agents.into_iter().chain(servers) {
-        if let Some(d) = &f.dir
-            && !seen.insert((f.identity.kind, d.clone()))
+        if dedup
+            && let Some(d) = f.dir.as_ref().and_then(|d| std::fs::canonicalize(d).ok())
+            && !seen.insert((f.identity.kind, d))
         {
             continue;
         }
