@@ -11,6 +11,18 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn tmux(sock: &str, args: &[&str]) -> String {
+    if args.contains(&"new-session") {
+        // The server forks off this client: it must not inherit pipes we close (SIGPIPE).
+        let null = std::process::Stdio::null;
+        let _ = Command::new("tmux")
+            .args(["-L", sock])
+            .args(args)
+            .stdin(null())
+            .stdout(null())
+            .stderr(null())
+            .status();
+        return String::new();
+    }
     let out = Command::new("tmux")
         .args(["-L", sock])
         .args(args)
