@@ -247,52 +247,56 @@ fn run_effect(
                 return Msg::Resumable(j);
             }
             Msg::Planned(found_and(&c, &id, |f| {
-                let opts = app::rotate::Options {
-                    mode,
-                    grace_days: 7,
-                    scan_dir: c.cwd.clone(),
-                    capture_format: Format::Env,
-                    new_agent: false,
-                };
-                app::rotate::plan(&c, f, &opts).map_err(|e| e.to_string())
+                app::rotate::plan(&c, f, &wizard_options(&c, mode)).map_err(|e| e.to_string())
             }))
         }),
         Effect::ResumeRotation { id } => background(tx, move || {
             Msg::Rotated(found_and(&c, &id, |f| {
-                let client = c
-                    .online_by_default()
-                    .then(|| c.registry.client().ok())
-                    .flatten();
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                rt.block_on(app::rotate::resume(&c, f, client.as_ref(), false))
+                let client = registry_client(&c);
+                block_on(app::rotate::resume(&c, f, client.as_ref(), false))?
                     .map_err(|e| e.to_string())
             }))
         }),
         Effect::Rotate { id, mode } => background(tx, move || {
             Msg::Rotated(found_and(&c, &id, |f| {
-                let opts = app::rotate::Options {
-                    mode,
-                    grace_days: 7,
-                    scan_dir: c.cwd.clone(),
-                    capture_format: Format::Env,
-                    new_agent: false,
-                };
-                let client = c
-                    .online_by_default()
-                    .then(|| c.registry.client().ok())
-                    .flatten();
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                rt.block_on(app::rotate::execute(&c, f, &opts, client.as_ref()))
-                    .map_err(|e| e.to_string())
+                let client = registry_client(&c);
+                block_on(app::rotate::execute(
+                    &c,
+                    f,
+                    &wizard_options(&c, mode),
+                    client.as_ref(),
+                ))?
+                .map_err(|e| e.to_string())
             }))
         }),
     }
+}
+
+/// The wizard's rotation settings: the CLI's defaults, scanning the working directory.
+fn wizard_options(c: &Context, mode: crate::core::rotation::Mode) -> app::rotate::Options {
+    app::rotate::Options {
+        mode,
+        grace_days: 7,
+        scan_dir: c.cwd.clone(),
+        capture_format: Format::Env,
+        new_agent: false,
+    }
+}
+
+/// The registry, when one is configured on purpose (as for `list`).
+fn registry_client(c: &Context) -> Option<crate::registry::client::RegistryClient> {
+    c.online_by_default()
+        .then(|| c.registry.client().ok())
+        .flatten()
+}
+
+/// Runs async app code on this worker thread.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(rt.block_on(f))
 }
 
 fn generate(
