@@ -424,32 +424,48 @@ async fn shutdown_signal() {
 
 fn demo(ctx: &Context, dir: Option<PathBuf>, serve: bool) -> Result<ExitCode> {
     let rt = runtime()?;
-    rt.block_on(async move {
-        let sandbox = app::demo::build(dir).await?;
-        let mut dctx = ctx.clone();
-        dctx.home = sandbox.home();
-        dctx.env = crate::store::env::EnvSnapshot::default();
-        dctx.offline = false;
-        dctx.registry = RegistrySettings::resolve(Some(&sandbox.registry.url), &dctx.env);
-        dctx.registry.api_key = Some(crate::registry::client::ApiKey::new(app::demo::DEMO_API_KEY, crate::registry::client::KeySource::Flag));
-        let mut scan = dctx.scan();
-        let client = dctx.registry.client()?;
-        app::status::check_all(&client, &mut scan.found, &dctx.env, dctx.now).await;
-        let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
-        print(&format!("{}\n\n", app::demo::describe(&sandbox)))?;
-        print(&render::status(&ids, &dctx.registry.describe(), dctx.now))?;
-        if serve {
-            eprintln!(
-                "\nTry it: export HOME={} CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={}; capiscio-tui status\nCtrl-C ends the demo.",
-                sandbox.root.display(),
-                sandbox.registry.url,
-                app::demo::DEMO_API_KEY
-            );
-            shutdown_signal().await;
-        }
-        sandbox.registry.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
+    // The development registry keeps running on the runtime's workers while we use it.
+    let sandbox = rt.block_on(app::demo::build(dir))?;
+    let mut dctx = ctx.clone();
+    dctx.home = sandbox.home();
+    dctx.env = crate::store::env::EnvSnapshot::default();
+    dctx.offline = false;
+    dctx.registry = RegistrySettings::resolve(Some(&sandbox.registry.url), &dctx.env);
+    dctx.registry.api_key = Some(crate::registry::client::ApiKey::new(
+        app::demo::DEMO_API_KEY,
+        crate::registry::client::KeySource::Flag,
+    ));
+    let interactive = !serve && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let result = if interactive {
+        // On a terminal the demo is the normal UI, pointed at the sandbox.
+        let opts = crate::tui::Options {
+            clear_after: (ctx.clear_after > 0).then_some(ctx.clear_after),
+            mouse: true,
+            theme: None,
+        };
+        crate::tui::run(dctx, opts)
+    } else {
+        rt.block_on(async {
+            let mut scan = dctx.scan();
+            let client = dctx.registry.client()?;
+            app::status::check_all(&client, &mut scan.found, &dctx.env, dctx.now).await;
+            let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            print(&format!("{}\n\n", app::demo::describe(&sandbox)))?;
+            print(&render::status(&ids, &dctx.registry.describe(), dctx.now))?;
+            if serve {
+                eprintln!(
+                    "\nTry it: export HOME={} CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={}; capiscio-tui\nCtrl-C ends the demo.",
+                    sandbox.root.display(),
+                    sandbox.registry.url,
+                    app::demo::DEMO_API_KEY
+                );
+                shutdown_signal().await;
+            }
+            anyhow::Ok(())
+        })
+    };
+    rt.block_on(sandbox.registry.shutdown());
+    result.map(|_| ExitCode::SUCCESS)
 }
 
 /// `export --copy`: OSC 52 over SSH / without a display, else a short-lived holder process
