@@ -199,12 +199,11 @@ fn run_effect(
             })
         }
         Effect::LoadExport { id, format } => background(tx, move || {
-            let text = found_and(&c, &id, |_| {
-                let scan = c.scan();
-                app::export::export(&c, &scan, &id, format, None)
-                    .map(|e| e.text)
-                    .map_err(|e| e.to_string())
-            });
+            // `export` resolves the id itself: one scan, not two.
+            let scan = c.scan();
+            let text = app::export::export(&c, &scan, &id, format, None)
+                .map(|e| e.text)
+                .map_err(|e| e.to_string());
             Msg::ExportText { id, format, text }
         }),
         Effect::Copy { text, what } => {
