@@ -17,13 +17,34 @@ fn enabled() -> bool {
     false
 }
 
+/// The daemon forks before its login collection is on the bus; on a loaded machine a
+/// script that runs at once can find no default collection yet.
+const WAIT_FOR_LOGIN: &str = "for _ in $(seq 100); do dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null | grep -q collection/login && break; sleep 0.1; done";
+
 /// Runs `script` in its own D-Bus session with an unlocked gnome-keyring (its data in a
 /// temp dir) and its own kernel session keyring. `$B` is the binary, `$HOME` the temp home.
 fn session(h: &Home, script: &str) -> Output {
+    session_with(
+        h,
+        &format!(
+            "eval \"$(printf %s test-password | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null\n{WAIT_FOR_LOGIN}\n"
+        ),
+        script,
+    )
+}
+
+/// As [`session`], with `start` bringing up the keyring daemon.
+fn session_with(h: &Home, start: &str, script: &str) -> Output {
     let data = h.path().join("xdg-data");
     std::fs::create_dir_all(&data).unwrap();
+    // With its control socket in a known place, a daemon the bus activates (when a call
+    // beats the unlocked daemon to its bus name) joins that daemon instead of starting
+    // a second one with a locked login keyring.
+    let run = h.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let setup = format!(
-        "set -u\nexport XDG_DATA_HOME='{}'\neval \"$(printf %s test-password | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null\nB='{}'\n",
+        "set -u\nexport XDG_DATA_HOME='{}'\n{start}B='{}'\n",
         data.display(),
         env!("CARGO_BIN_EXE_capiscio-tui")
     );
@@ -39,6 +60,9 @@ fn session(h: &Home, script: &str) -> Output {
         ])
         .env_clear()
         .env("HOME", h.path())
+        // Also for a daemon the bus activates, so it opens the same keyrings.
+        .env("XDG_DATA_HOME", &data)
+        .env("XDG_RUNTIME_DIR", &run)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env(
             "CAPISCIO_TUI_PYTHON",
@@ -60,11 +84,16 @@ fn generate_into_secret_service_and_list_from_a_fresh_process() {
     let out = session(
         &h,
         &format!(
-            "$B generate --kind agent --id {A} --store keyring --json && echo ---LIST && $B list --json && echo ---TOOL && secret-tool search --all service capiscio-tui 2>&1"
+            "$B keyring status --json | grep -q '\"writable\": true' || echo NOT-WRITABLE\n\
+             $B generate --kind agent --id {A} --store keyring --json && echo ---LIST && $B list --json && echo ---TOOL && secret-tool search --all service capiscio-tui 2>&1"
         ),
     );
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        !text.contains("NOT-WRITABLE"),
+        "status says writable: {text}"
+    );
     let generated: serde_json::Value =
         serde_json::from_str(text.split("---LIST").next().unwrap()).unwrap();
     let list: Vec<serde_json::Value> = serde_json::from_str(
@@ -199,11 +228,15 @@ fn locked_collection_is_a_clear_error_and_loses_nothing() {
     let out = session(
         &h,
         &format!(
-            "dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null\ntimeout 60 $B keyring import {A}; echo \"exit=$?\""
+            "dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null\ntimeout 60 $B keyring import {A}; echo \"exit=$?\"; $B keyring status"
         ),
     );
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(text.contains("exit=1"), "{text}");
+    assert!(
+        text.contains("cannot store new secrets: the keyring is locked"),
+        "status tells before a write fails: {text}"
+    );
     assert!(
         text.contains("locked") || text.contains("did not answer"),
         "a clear reason: {text}"
@@ -214,6 +247,36 @@ fn locked_collection_is_a_clear_error_and_loses_nothing() {
         "nothing lost"
     );
     assert!(!h.agent_dir(A).join("keyring.json").exists());
+}
+
+#[test]
+fn a_keyring_daemon_without_a_login_collection_is_named_as_such() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let out = session_with(
+        &h,
+        "eval \"$(gnome-keyring-daemon --start --components=secrets)\" >/dev/null\n",
+        &format!("timeout 60 $B keyring import {A}; echo \"exit=$?\"; $B keyring status --json"),
+    );
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("exit=1"), "{text}");
+    assert!(text.contains("no default collection"), "{text}");
+    let status: serde_json::Value =
+        serde_json::from_str(stdout(&out).split("exit=1").nth(1).unwrap()).unwrap();
+    assert_eq!(status["store"], "secret-service", "{status}");
+    assert_eq!(status["writable"], false, "{status}");
+    assert!(
+        status["write_problem"]
+            .as_str()
+            .unwrap()
+            .contains("no default collection"),
+        "{status}"
+    );
+    assert!(!h.agent_dir(A).join("keyring.json").exists());
+    assert!(h.agent_dir(A).join("private.jwk").exists());
 }
 
 #[test]

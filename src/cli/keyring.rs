@@ -74,33 +74,44 @@ fn confirm(id: &str, yes: bool, what: &str) -> Result<()> {
 pub fn run(ctx: &Context, command: KeyringCommand) -> Result<ExitCode> {
     match command {
         KeyringCommand::Status { json: as_json } => {
-            let (store, reason) = match ctx.keyring() {
-                Ok(k) => (Some(k.kind), None),
-                Err(e) => (None, Some(e.to_string())),
+            let (store, reason, write_problem) = match ctx.keyring() {
+                Ok(k) => (
+                    Some(k.kind),
+                    None,
+                    k.writable().err().map(|e| e.to_string()),
+                ),
+                Err(e) => (None, Some(e.to_string()), None),
             };
             let index = kr::read_index(&ctx.home).ok().flatten().unwrap_or_default();
             if as_json {
                 print(&json(&serde_json::json!({
                     "store": store.map(|s| s.as_str()), "volatile": store.is_some_and(|s| s.volatile()),
-                    "reason": reason, "identities": index.entries.len(), "api_key_stored": index.api_key_store.is_some(),
+                    "reason": reason, "writable": store.is_some() && write_problem.is_none(),
+                    "write_problem": write_problem,
+                    "identities": index.entries.len(), "api_key_stored": index.api_key_store.is_some(),
                 }))?)?;
             } else {
                 match store {
-                    Some(s) => print(&format!(
-                        "keyring: {}{} · {} identities in the index · API key {}\n",
-                        s.as_str(),
-                        if s.volatile() {
-                            " (volatile: lost on reboot)"
-                        } else {
-                            ""
-                        },
-                        index.entries.len(),
-                        if index.api_key_store.is_some() {
-                            "stored"
-                        } else {
-                            "not stored"
+                    Some(s) => {
+                        print(&format!(
+                            "keyring: {}{} · {} identities in the index · API key {}\n",
+                            s.as_str(),
+                            if s.volatile() {
+                                " (volatile: lost on reboot)"
+                            } else {
+                                ""
+                            },
+                            index.entries.len(),
+                            if index.api_key_store.is_some() {
+                                "stored"
+                            } else {
+                                "not stored"
+                            }
+                        ))?;
+                        if let Some(problem) = &write_problem {
+                            print(&format!("cannot store new secrets: {problem}\n"))?;
                         }
-                    ))?,
+                    }
                     None => print(&format!("{}\n", reason.unwrap_or_default()))?,
                 }
             }

@@ -73,6 +73,10 @@ pub enum KeyringError {
         "the keyring is locked; unlock it (e.g. log in to the desktop, or `gnome-keyring-daemon --unlock`) and try again"
     )]
     Locked,
+    #[error(
+        "the Secret Service has no default collection (no \"login\" keyring yet); create one (e.g. log in to the desktop once, or `seahorse`) or use --keyring keyutils"
+    )]
+    NoCollection,
     #[error("no keyring entry for {0}")]
     NoEntry(String),
     #[error("keyring: {0}")]
@@ -84,24 +88,38 @@ pub enum KeyringError {
 fn map_err(e: keyring_core::Error, what: &str) -> KeyringError {
     match e {
         keyring_core::Error::NoEntry => KeyringError::NoEntry(what.into()),
-        keyring_core::Error::NoStorageAccess(inner) => {
-            let text = inner.to_string();
-            // A locked collection makes the daemon raise an unlock prompt, which a
-            // headless session dismisses.
-            if text.to_lowercase().contains("lock") || text.to_lowercase().contains("prompt") {
-                KeyringError::Locked
-            } else {
-                KeyringError::Failed(format!("no access to the store: {text}"))
+        keyring_core::Error::NoStorageAccess(inner)
+        | keyring_core::Error::PlatformFailure(inner) => classify_store_error(inner.as_ref()),
+        other => classify_text(other.to_string()),
+    }
+}
+
+/// Secret Service failures are told apart by type: their texts ("result not returned
+/// from SS API") mean nothing to a user.
+fn classify_store_error(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> KeyringError {
+    #[cfg(target_os = "linux")]
+    if let Some(ss) = inner.downcast_ref::<secret_service::Error>() {
+        use secret_service::Error as Ss;
+        return match ss {
+            Ss::Locked | Ss::Prompt | Ss::PromptDisconnected => KeyringError::Locked,
+            Ss::NoResult => KeyringError::NoCollection,
+            Ss::Unavailable => {
+                KeyringError::Unavailable("no Secret Service provider on the session bus".into())
             }
-        }
-        other => {
-            let text = other.to_string();
-            if text.to_lowercase().contains("locked") || text.to_lowercase().contains("prompt") {
-                KeyringError::Locked
-            } else {
-                KeyringError::Failed(text)
-            }
-        }
+            other => KeyringError::Failed(other.to_string()),
+        };
+    }
+    classify_text(inner.to_string())
+}
+
+fn classify_text(text: String) -> KeyringError {
+    let lower = text.to_lowercase();
+    // A locked store makes the daemon raise an unlock prompt, which a headless
+    // session dismisses.
+    if lower.contains("lock") || lower.contains("prompt") {
+        KeyringError::Locked
+    } else {
+        KeyringError::Failed(text)
     }
 }
 
@@ -224,6 +242,18 @@ fn open_kind(kind: StoreKind) -> Result<Keyring, KeyringError> {
     Ok(Keyring { kind, store })
 }
 
+#[cfg(target_os = "linux")]
+fn secret_service_writable() -> Result<(), KeyringError> {
+    use secret_service::{EncryptionType, blocking::SecretService};
+    let wrap = |e: secret_service::Error| classify_store_error(&e);
+    let ss = SecretService::connect(EncryptionType::Plain).map_err(wrap)?;
+    let collection = ss.get_default_collection().map_err(wrap)?;
+    if collection.is_locked().map_err(wrap)? {
+        return Err(KeyringError::Locked);
+    }
+    Ok(())
+}
+
 #[cfg(target_os = "macos")]
 fn open_kind(kind: StoreKind) -> Result<Keyring, KeyringError> {
     match kind {
@@ -325,6 +355,16 @@ fn describe_open_error(kind: StoreKind, e: &KeyringError) -> String {
 }
 
 impl Keyring {
+    /// Whether a new secret could be stored now, asked without raising an unlock
+    /// prompt: searches succeed on a locked or missing default collection, writes do not.
+    pub fn writable(&self) -> Result<(), KeyringError> {
+        match self.kind {
+            #[cfg(target_os = "linux")]
+            StoreKind::SecretService => bounded(secret_service_writable),
+            _ => Ok(()),
+        }
+    }
+
     fn entry(&self, user: &str) -> Result<Entry, KeyringError> {
         Entry::new_in_store(&self.store, SERVICE, user).map_err(|e| map_err(e, user))
     }
@@ -401,5 +441,60 @@ impl Keyring {
                     .collect(),
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxed(
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Box<dyn std::error::Error + Send + Sync> {
+        Box::new(e)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn secret_service_errors_become_reasons_a_user_can_act_on() {
+        use secret_service::Error as Ss;
+        let cases = [
+            (Ss::NoResult, KeyringError::NoCollection),
+            (Ss::Locked, KeyringError::Locked),
+            (Ss::Prompt, KeyringError::Locked),
+            (Ss::PromptDisconnected, KeyringError::Locked),
+        ];
+        for (ss, want) in cases {
+            let got = map_err(keyring_core::Error::NoStorageAccess(boxed(ss)), "x");
+            assert_eq!(got, want);
+        }
+        let got = map_err(
+            keyring_core::Error::PlatformFailure(boxed(Ss::Unavailable)),
+            "x",
+        );
+        assert!(matches!(got, KeyringError::Unavailable(_)), "{got:?}");
+        assert!(
+            KeyringError::NoCollection
+                .to_string()
+                .contains("no default collection")
+        );
+    }
+
+    #[test]
+    fn other_stores_are_judged_by_their_text() {
+        let locked = std::io::Error::other("The user name or passphrase is locked");
+        assert_eq!(
+            map_err(keyring_core::Error::NoStorageAccess(boxed(locked)), "x"),
+            KeyringError::Locked
+        );
+        let other = std::io::Error::other("disk on fire");
+        assert_eq!(
+            map_err(keyring_core::Error::PlatformFailure(boxed(other)), "x"),
+            KeyringError::Failed("disk on fire".into())
+        );
+        assert_eq!(
+            map_err(keyring_core::Error::NoEntry, "agent 1"),
+            KeyringError::NoEntry("agent 1".into())
+        );
     }
 }
