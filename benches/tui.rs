@@ -106,7 +106,10 @@ fn main() {
     }
     let sock = format!("capiscio-bench-{}", std::process::id());
     let mut firsts = Vec::new();
-    for _ in 0..10 {
+    for round in 0..10 {
+        // A socket per round: `kill-server` returns before the old server is gone, and a
+        // new session on its socket would die with it.
+        let sock = format!("{sock}-{round}");
         let start = Instant::now();
         tmux(
             &sock,
@@ -132,7 +135,11 @@ fn main() {
                 break;
             }
             if start.elapsed() > Duration::from_secs(10) {
-                panic!("no first frame");
+                panic!(
+                    "no first frame; pane:\n{}\nsessions: {}",
+                    tmux(&sock, &["capture-pane", "-p", "-t", "b"]),
+                    tmux(&sock, &["ls"])
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         }
