@@ -256,6 +256,79 @@ fn planned_rotation_archives_and_swaps() {
 }
 
 #[test]
+fn grace_period_is_reported_when_over_and_ended_on_request() {
+    let h = Home::new();
+    let old = setup_agent(&h);
+    let card_path = h.agent_dir(A).join("agent-card.json");
+    let retiring = || -> Vec<String> {
+        let card: Value =
+            serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+        card["public_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "retiring")
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Seven days' grace: not reported, and ending it early needs --yes.
+    let out = rotate_cmd(&h, &["--yes"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!codes(find(&h.list_json(&[]), A)).contains(&"retiring-key-past-grace".to_string()));
+    let out = rotate_cmd(&h, &["--end-grace"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("runs until"), "{}", stderr(&out));
+    assert_eq!(retiring(), [old.public().did_key()]);
+    let out = rotate_cmd(&h, &["--end-grace", "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ended: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ended["dropped"][0]["kid"], old.public().did_key());
+    assert!(retiring().is_empty());
+
+    // No grace at all: due at once, reported, and ended without --yes.
+    let second_old = rs::fingerprint_in(&h.agent_dir(A), Kind::Agent).unwrap();
+    let out = rotate_cmd(&h, &["--yes", "--grace-days", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = h.list_json(&[]);
+    let v = find(&list, A);
+    assert!(
+        codes(v).contains(&"retiring-key-past-grace".to_string()),
+        "{v}"
+    );
+    assert_eq!(retiring().len(), 1);
+    assert_ne!(retiring()[0], old.public().did_key());
+    let out = rotate_cmd(&h, &["--end-grace"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Dropped the retiring key"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(retiring().is_empty());
+    assert!(!codes(find(&h.list_json(&[]), A)).contains(&"retiring-key-past-grace".to_string()));
+    assert_eq!(
+        rs::list_archive(&h.agent_dir(A), Kind::Agent)
+            .iter()
+            .filter(|e| e.meta.as_ref().unwrap().fingerprint == second_old)
+            .count(),
+        1,
+        "the archived key stays"
+    );
+    let out = rotate_cmd(&h, &["--end-grace"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no grace period to end"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn emergency_rotation_drops_the_old_key_from_the_card() {
     let h = Home::new();
     let old = setup_agent(&h);

@@ -864,3 +864,72 @@ pub fn purge_archive(
     }
     Ok(Purged { removed, kept })
 }
+
+#[derive(Debug, Serialize)]
+pub struct GraceEnded {
+    pub id: String,
+    pub card: String,
+    pub dropped: Vec<rotation::Retiring>,
+}
+
+/// Ends a planned rotation's grace period: the old key leaves the agent card, so
+/// partners stop trusting it. Only the card changes; the archived key stays.
+/// Before the deadline (or with none stated) it takes `early`: partners may still be
+/// moving to the new key.
+pub fn end_grace(found: &Found, now: i64, early: bool) -> Result<GraceEnded, AppError> {
+    let id = &found.identity.id;
+    if found.identity.kind != Kind::Agent || found.identity.source == Source::Env {
+        return Err(AppError::Refused(format!(
+            "{id} has no agent card on disk: only agents list retiring keys"
+        )));
+    }
+    let dir = PathBuf::from(&found.identity.location);
+    let paths = Paths::for_dir(&dir);
+    let _lock = rs::lock(&paths, id)?;
+    let path = dir.join(AGENT_CARD);
+    if crate::store::fs::is_symlink(&path) {
+        return Err(AppError::Refused(format!(
+            "{} is a symlink; not writing through it",
+            path.display()
+        )));
+    }
+    let card = crate::store::fs::read_small_text(&path)
+        .map_err(|e| AppError::Refused(format!("{}: {e}", path.display())))?;
+    let (text, dropped) = rotation::end_grace(&card).ok_or_else(|| {
+        AppError::Refused(format!(
+            "{} lists no retiring key: there is no grace period to end",
+            path.display()
+        ))
+    })?;
+    if !early
+        && let Some(k) = dropped
+            .iter()
+            .find(|k| k.retire_after.is_none_or(|t| t > now))
+    {
+        return Err(AppError::Refused(format!(
+            "the grace period of {} {}; add --yes to end it early",
+            k.kid,
+            match k.retire_after {
+                Some(t) => format!("runs until {}", crate::core::ids::rfc3339(t)),
+                None => "has no deadline we can read".into(),
+            }
+        )));
+    }
+    let mode = std::fs::metadata(&path)
+        .ok()
+        .and_then(|m| crate::store::fs::mode_of(&m))
+        .unwrap_or(0o644)
+        & 0o777;
+    crate::store::fs::write_atomic(
+        &path,
+        text.as_bytes(),
+        mode,
+        crate::store::fs::Overwrite::Allow,
+    )
+    .map_err(|e| AppError::Refused(e.to_string()))?;
+    Ok(GraceEnded {
+        id: id.clone(),
+        card: path.display().to_string(),
+        dropped,
+    })
+}

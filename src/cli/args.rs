@@ -180,6 +180,9 @@ pub struct RotateArgs {
     /// Restore the newest archived key
     #[arg(long)]
     pub rollback: bool,
+    /// End a planned rotation's grace period: drop the retiring old key from agent-card.json
+    #[arg(long, conflicts_with_all = ["dry_run", "resume", "rollback"])]
+    pub end_grace: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -108,6 +108,27 @@ fn client(ctx: &Context) -> Option<crate::registry::client::RegistryClient> {
 pub fn run(ctx: &Context, a: RotateArgs) -> Result<ExitCode> {
     let scan = ctx.scan();
     let found = app::resolve::resolve(&scan.found, &a.id)?;
+    if a.end_grace {
+        let ended = r::end_grace(found, ctx.now, a.yes)?;
+        if a.json {
+            print(&json(&ended)?)?;
+        } else {
+            let mut out = String::new();
+            for k in &ended.dropped {
+                out.push_str(&format!(
+                    "Dropped the retiring key {} from {}{}.\n",
+                    k.kid,
+                    ended.card,
+                    k.retire_after
+                        .map(|t| format!(" (grace until {})", crate::core::ids::rfc3339(t)))
+                        .unwrap_or_default()
+                ));
+            }
+            out.push_str("Partners that read the card now trust only the active key. The archived private key is kept.\n");
+            print(&out)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.rollback {
         let rb = r::rollback(ctx, found)?;
         if a.json {

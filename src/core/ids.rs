@@ -50,6 +50,83 @@ pub fn rfc3339(unix: i64) -> String {
     )
 }
 
+/// Unix time of an RFC 3339 timestamp: `2024-12-10T00:00:00Z`, with an optional
+/// fraction and a `Z` or `±HH:MM` offset. `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r| num_in(text, r);
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m)
+        || d < 1
+        || d > month_days[(m - 1) as usize]
+        || hh > 23
+        || mm > 59
+        || ss > 60
+    {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (num_in(rest, 1..3)?, num_in(rest, 4..6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (if *sign == b'-' { -1 } else { 1 }) * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+fn num_in(text: &str, r: std::ops::Range<usize>) -> Option<i64> {
+    let part = text.get(r)?;
+    part.bytes()
+        .all(|c| c.is_ascii_digit())
+        .then(|| part.parse().ok())?
+}
+
 /// Compact duration: `45s`, `4m 12s`, `3h 5m`, `2d 4h`.
 pub fn duration(secs: i64) -> String {
     let s = secs.unsigned_abs();
@@ -90,6 +167,45 @@ mod tests {
         assert_eq!(relative(100, 40), "in 1m 0s");
         assert_eq!(relative(0, 7200), "2h 0m ago");
         assert_eq!(duration(200_000), "2d 7h");
+    }
+
+    #[test]
+    fn rfc3339_parses_what_it_writes_and_nothing_else() {
+        assert_eq!(parse_rfc3339("2024-12-10T00:00:00Z"), Some(1733788800));
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00.250Z"), Some(951_782_400));
+        assert_eq!(
+            parse_rfc3339("2024-12-10T01:30:00-00:30"),
+            Some(1733788800 + 2 * 3600)
+        );
+        for bad in [
+            "",
+            "2024-12-10",
+            "2024-12-10T00:00:00",
+            "2024-12-10T00:00:00+1:00",
+            "2024-12-10T00:00:00+24:00",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-12-10T24:00:00Z",
+            "2024-12-10T00:00:00.Z",
+            "+024-12-10T00:00:00Z",
+            "2024-12-1\u{e9}T00:00:00Z",
+            "2024-12-\u{e9}T00:00:00Z",
+            "2024-12-10T00:00:0\u{e9}Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_round_trips(t in -62_135_596_800i64..253_402_300_799) {
+            proptest::prop_assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+
+        #[test]
+        fn rfc3339_parse_never_panics(s in "\\PC{0,30}") {
+            let _ = parse_rfc3339(&s);
+        }
     }
 
     #[test]

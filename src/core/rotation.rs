@@ -542,6 +542,57 @@ pub fn rotate_card(
     serde_json::to_string_pretty(&v).ok()
 }
 
+/// An old key an agent card still lists as `retiring` after a planned rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retiring {
+    pub kid: String,
+    /// The grace deadline, when the card states one we can read.
+    pub retire_after: Option<i64>,
+}
+
+fn retiring_entries(card: &serde_json::Value) -> impl Iterator<Item = Retiring> + '_ {
+    card.get("public_keys")
+        .and_then(|k| k.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|k| k.get("status").and_then(|s| s.as_str()) == Some("retiring"))
+        .map(|k| Retiring {
+            kid: k
+                .get("kid")
+                .and_then(|s| s.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            retire_after: k
+                .get("retire_after")
+                .and_then(|s| s.as_str())
+                .and_then(ids::parse_rfc3339),
+        })
+}
+
+/// Retiring keys whose grace deadline has passed: partners still trust them, and
+/// nothing else will ever remove them from the card.
+pub fn retiring_past_grace(card: &str, now: i64) -> Vec<Retiring> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(card) else {
+        return Vec::new();
+    };
+    retiring_entries(&v)
+        .filter(|r| r.retire_after.is_some_and(|t| t <= now))
+        .collect()
+}
+
+/// Ends the grace period: the card without its `retiring` keys, and the keys dropped.
+/// `None` when the card is not a JSON object or lists no retiring key.
+pub fn end_grace(card: &str) -> Option<(String, Vec<Retiring>)> {
+    let mut v: serde_json::Value = serde_json::from_str(card).ok()?;
+    let dropped: Vec<Retiring> = retiring_entries(&v).collect();
+    if dropped.is_empty() {
+        return None;
+    }
+    let keys = v.as_object_mut()?.get_mut("public_keys")?.as_array_mut()?;
+    keys.retain(|k| k.get("status").and_then(|s| s.as_str()) != Some("retiring"));
+    Some((serde_json::to_string_pretty(&v).ok()?, dropped))
+}
+
 /// `20261127T001500Z`: sortable, filesystem-safe UTC stamp.
 pub fn archive_stamp(now: i64) -> String {
     ids::rfc3339(now).replace(['-', ':'], "")
@@ -711,6 +762,51 @@ mod tests {
             rotate_card("[1]", old.public(), new.public(), Mode::Planned, None),
             None
         );
+    }
+
+    #[test]
+    fn grace_ends_on_its_deadline_and_on_request() {
+        let old = KeyPair::from_seed(&[3; 32]);
+        let new = KeyPair::from_seed(&[4; 32]);
+        let deadline = 1_800_000_000;
+        let card = rotate_card(
+            r#"{"name":"a","public_keys":[{"kid":"did:key:zPartnerPinned","status":"active"}]}"#,
+            old.public(),
+            new.public(),
+            Mode::Planned,
+            Some(deadline),
+        )
+        .unwrap();
+        assert!(retiring_past_grace(&card, deadline - 1).is_empty());
+        let due = retiring_past_grace(&card, deadline);
+        assert_eq!(
+            due,
+            vec![Retiring {
+                kid: old.public().did_key(),
+                retire_after: Some(deadline)
+            }]
+        );
+        let (ended, dropped) = end_grace(&card).unwrap();
+        assert_eq!(dropped, due);
+        let v: serde_json::Value = serde_json::from_str(&ended).unwrap();
+        let kids: Vec<&str> = v["public_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kids,
+            [new.public().did_key().as_str(), "did:key:zPartnerPinned"]
+        );
+        assert_eq!(v["name"], "a");
+        // Nothing left to end; unreadable cards and deadlines are left alone.
+        assert_eq!(end_grace(&ended), None);
+        assert_eq!(end_grace("not json"), None);
+        assert!(retiring_past_grace("[]", deadline).is_empty());
+        let odd = r#"{"public_keys":[{"kid":"k","status":"retiring","retire_after":"soon"}]}"#;
+        assert!(retiring_past_grace(odd, i64::MAX).is_empty());
+        assert_eq!(end_grace(odd).unwrap().1[0].retire_after, None);
     }
 
     #[test]

@@ -204,13 +204,30 @@ fn read_optional(dir: &Path, name: &str) -> Option<Result<zeroize::Zeroizing<Str
     }
 }
 
-fn card_name(dir: &Path) -> Option<String> {
-    let text = read_optional(dir, AGENT_CARD)?.ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+fn card_name(card: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(card).ok()?;
     v.get("name")?
         .as_str()
         .map(str::to_string)
         .filter(|s| !s.is_empty())
+}
+
+/// A planned rotation leaves the old key in the card as `retiring` until a deadline;
+/// past it, nothing removes the key unless the user is told.
+fn check_grace(card: &str, id: &str, now: i64, problems: &mut Vec<Problem>) {
+    for r in crate::core::rotation::retiring_past_grace(card, now) {
+        problems.push(Problem::warning(
+            Code::RetiringKeyPastGrace,
+            format!(
+                "{AGENT_CARD} still lists the old key {} as retiring; its grace period ended {}",
+                r.kid,
+                r.retire_after
+                    .map(crate::core::ids::rfc3339)
+                    .unwrap_or_default()
+            ),
+            format!("once partners use the new key: `capiscio-tui rotate {id} --end-grace`"),
+        ));
+    }
 }
 
 /// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
@@ -363,6 +380,10 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             format!("pass agent_id=\"{id}\" (or CAPISCIO_AGENT_ID) explicitly, or move it to a directory named by the agent's UUID"),
         ));
     }
+    let card = read_optional(dir, AGENT_CARD).and_then(Result::ok);
+    if let Some(card) = &card {
+        check_grace(card, id, now, &mut problems);
+    }
     let (badge, badge_token) = inspect_badge(
         dir,
         id,
@@ -383,7 +404,7 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             kind: Kind::Agent,
             source: Source::Disk,
             location: dir.display().to_string(),
-            name: card_name(dir),
+            name: card.as_deref().and_then(|c| card_name(c)),
             did,
             key_did,
             fingerprint: public.map(|p| p.fingerprint()),
