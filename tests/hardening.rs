@@ -351,3 +351,116 @@ fn a_read_only_home_is_read_and_writes_fail_clearly() {
         private_jwk(D1, X1, DID1)
     );
 }
+
+/// Runs the binary as a user that file permissions apply to. Root bypasses them, so
+/// as root the permission-overriding capabilities are dropped with `setpriv`.
+fn unprivileged(h: &Home, args: &[&str]) -> Option<std::process::Output> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let mut c = if root {
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            eprintln!("skipped: running as root without setpriv (util-linux)");
+            return None;
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--bounding-set=-dac_override,-dac_read_search", "--", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    c.args(args)
+        .env_clear()
+        .env("HOME", h.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(h.path());
+    Some(c.output().unwrap())
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn unreadable_directories_and_files_are_reported_not_skipped() {
+    let h = Home::new();
+    let ok = "22222222-2222-4222-8222-222222222222";
+    let shut = "11111111-1111-4111-8111-111111111111";
+    for (kind, id) in [
+        ("agent", ok),
+        ("agent", shut),
+        ("mcp-server", "srv"),
+        ("mcp-server", "locked-srv"),
+    ] {
+        let out = h.run(&["generate", "--kind", kind, "--id", id]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    chmod(&h.agent_dir(shut), 0o000);
+    chmod(&h.server_dir("srv").join("private_key.pem"), 0o000);
+    chmod(&h.server_dir("locked-srv"), 0o000);
+
+    let Some(out) = unprivileged(&h, &["list", "--json"]) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 4, "nothing vanishes: {list:?}");
+    assert!(codes(find(&list, ok)).is_empty());
+    for (id, what) in [
+        (shut, "cannot open the identity directory"),
+        ("locked-srv", "cannot open the identity directory"),
+        ("srv", "private_key.pem: cannot read"),
+    ] {
+        let v = find(&list, id);
+        assert_eq!(
+            codes(v),
+            ["unreadable"],
+            "{id}: one clear problem, not one per file: {v}"
+        );
+        assert!(
+            v["problems"][0]["message"].as_str().unwrap().contains(what),
+            "{v}"
+        );
+    }
+    let out = unprivileged(&h, &["doctor"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = unprivileged(&h, &["export", shut, "--format", "env"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    // An unreadable keys/ directory: its agents are announced as unseen, servers still listed.
+    chmod(&h.capiscio().join("keys"), 0o000);
+    let out = unprivileged(&h, &["list"]).unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("srv"), "{text}");
+    assert!(
+        text.contains("cannot list") && text.contains("keys"),
+        "{text}"
+    );
+    let out = unprivileged(&h, &["doctor", "--json"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["notes"][0]["code"], "unreadable", "{report}");
+    let out = unprivileged(&h, &["generate", "--kind", "agent"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    chmod(&h.capiscio().join("keys"), 0o700);
+
+    // An unreadable home: not "no identities, create one".
+    chmod(&h.capiscio(), 0o000);
+    let out = unprivileged(&h, &["list"]).unwrap();
+    let text = stdout(&out);
+    chmod(&h.capiscio(), 0o700);
+    assert!(text.contains("identities could be read"), "{text}");
+    assert!(!text.contains("Create one"), "{text}");
+    assert!(text.contains("cannot open"), "{text}");
+    chmod(&h.agent_dir(shut), 0o700);
+    chmod(&h.server_dir("locked-srv"), 0o700);
+}

@@ -178,6 +178,28 @@ fn main_screen() {
 }
 
 #[test]
+fn setup_problems_show_under_the_header() {
+    let mut m = model();
+    m.identities.clear();
+    m.notes = vec![
+        Problem::error(
+            Code::Unreadable,
+            "cannot open /home/dev/.capiscio: Permission denied (os error 13); no identity stored in it is shown",
+            "give your user access again (`ls -ld /home/dev/.capiscio`)",
+        ),
+        Problem::warning(
+            Code::TildeInKeyDir,
+            "CAPISCIO_KEY_DIR=~/keys starts with `~`: the SDK does not expand it",
+            "set CAPISCIO_KEY_DIR to an absolute path",
+        ),
+    ];
+    let screen = render(&m, 110, 24);
+    assert!(screen.contains("No identities could be read"), "{screen}");
+    assert!(!screen.contains("press n to create one"), "{screen}");
+    insta::assert_snapshot!("setup_notes", screen);
+}
+
+#[test]
 fn details_of_an_identity_with_problems() {
     let mut m = model();
     m.selected = m

@@ -1,7 +1,7 @@
 //! Human output. Wording mirrors the TUI; `--json` output is the serialised model.
 
 use crate::app::doctor::Report;
-use crate::core::identity::{Identity, Problem, Severity, Source};
+use crate::core::identity::{Code, Identity, Problem, Severity, Source};
 use crate::core::ids;
 use std::fmt::Write as _;
 
@@ -134,9 +134,13 @@ fn footer(out: &mut String, ids_: &[Identity], notes: &[Problem], hint: bool) {
 
 pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
     if ids_.is_empty() {
-        let mut out = String::from(
-            "No CapiscIO identities found.\nCreate one with `capiscio-tui generate --kind agent`.\n",
-        );
+        // With a directory we could not read, "none found" is not known to be true.
+        let blind = notes.iter().any(|n| n.code == Code::Unreadable);
+        let mut out = String::from(if blind {
+            "No CapiscIO identities could be read.\n"
+        } else {
+            "No CapiscIO identities found.\nCreate one with `capiscio-tui generate --kind agent`.\n"
+        });
         push_notes(&mut out, notes);
         return out;
     }

@@ -230,8 +230,57 @@ fn check_grace(card: &str, id: &str, now: i64, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Why the files in `dir` cannot be reached by name (no search permission), if so.
+/// Checked first so an unreadable directory is one clear problem rather than a
+/// "cannot read" for every file that may or may not be in it.
+pub fn untraversable(dir: &Path) -> Option<std::io::Error> {
+    std::fs::symlink_metadata(dir.join("."))
+        .err()
+        .filter(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Found {
+    Found {
+        identity: Identity {
+            id: id.to_string(),
+            kind,
+            source: Source::Disk,
+            location: dir.display().to_string(),
+            name: None,
+            did: None,
+            key_did: None,
+            fingerprint: None,
+            effective: false,
+            badge: None,
+            problems: vec![Problem::error(
+                Code::Unreadable,
+                format!(
+                    "cannot open the identity directory {}: {err}",
+                    dir.display()
+                ),
+                format!(
+                    "give your user access again (`ls -ld {0}`; e.g. `chmod 700 {0}` as its owner), then run `capiscio-tui show {id}`",
+                    dir.display()
+                ),
+            )],
+            files: Vec::new(),
+            shadows: None,
+            shadowed_by: None,
+            registry: None,
+        },
+        public: None,
+        secret: SecretRef::Missing,
+        dir: Some(dir.to_path_buf()),
+        loadable: false,
+        badge: None,
+    }
+}
+
 /// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
 pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Found {
+    if let Some(err) = untraversable(dir) {
+        return unreadable_dir(dir, id, Kind::Agent, &err);
+    }
     let mut problems = Vec::new();
     let keyring_marker = crate::store::keyring::read_marker(dir);
     let private = match sfs::read_small_text(&dir.join(AGENT_PRIVATE)) {
@@ -487,6 +536,9 @@ fn inspect_badge(
 
 /// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
 pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
+    if let Some(err) = untraversable(dir) {
+        return unreadable_dir(dir, dir_name, Kind::McpServer, &err);
+    }
     let mut problems = Vec::new();
     let keyring_marker = crate::store::keyring::read_marker(dir);
     let resolved = read_optional(dir, RESOLVED_ID)

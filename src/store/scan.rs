@@ -36,11 +36,33 @@ pub fn key_dir(env: &EnvSnapshot, cwd: &Path) -> Option<PathBuf> {
     env.get(KEY_DIR_VAR).map(|raw| cwd.join(raw))
 }
 
-/// Immediate subdirectories (following symlinks), sorted, hidden ones skipped.
-fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+/// Immediate subdirectories (following symlinks), sorted, hidden ones skipped. A
+/// directory that exists but cannot be listed becomes a note: its identities would
+/// otherwise vanish from the list without a word.
+fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
+    let rd =
+        match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Vec::new();
+            }
+            Err(e) => {
+                notes.push(Problem::error(
+                Code::Unreadable,
+                format!("cannot list {}: {e}; the identities in it are not shown", dir.display()),
+                format!(
+                    "give your user access again (`ls -ld {0}`; e.g. `chmod 700 {0}` as its owner)",
+                    dir.display()
+                ),
+            ));
+                return Vec::new();
+            }
+        };
     let mut out: Vec<(String, PathBuf)> = rd
         .filter_map(Result::ok)
         .filter_map(|e| {
@@ -98,11 +120,35 @@ pub fn scan(input: &ScanInput) -> Scan {
         ));
     }
 
+    // One note for an unreadable home rather than one per directory under it.
+    let home_err = disk::untraversable(input.home);
+    if let Some(e) = &home_err {
+        scan.notes.push(Problem::error(
+            Code::Unreadable,
+            format!(
+                "cannot open {}: {e}; no identity stored in it is shown",
+                input.home.display()
+            ),
+            format!(
+                "give your user access again (`ls -ld {0}`; e.g. `chmod 700 {0}` as its owner)",
+                input.home.display()
+            ),
+        ));
+    }
+    let home_subdirs = |dir: PathBuf, notes: &mut Vec<Problem>| {
+        if home_err.is_some() {
+            Vec::new()
+        } else {
+            subdirs(&dir, notes)
+        }
+    };
+
     // Agent directories: keys/<id>/, then CAPISCIO_KEY_DIR (flat, plus its subdirs).
-    let mut agent_dirs: Vec<(String, PathBuf, bool)> = subdirs(&agents_dir(input.home))
-        .into_iter()
-        .map(|(n, p)| (n, p, false))
-        .collect();
+    let mut agent_dirs: Vec<(String, PathBuf, bool)> =
+        home_subdirs(agents_dir(input.home), &mut scan.notes)
+            .into_iter()
+            .map(|(n, p)| (n, p, false))
+            .collect();
     if let Some(kd) = &explicit_key_dir {
         let name = kd
             .file_name()
@@ -112,7 +158,7 @@ pub fn scan(input: &ScanInput) -> Scan {
             agent_dirs.push((name, kd.clone(), true));
         }
         agent_dirs.extend(
-            subdirs(kd)
+            subdirs(kd, &mut scan.notes)
                 .into_iter()
                 .filter(|(_, p)| has_agent_files(p))
                 .map(|(n, p)| (n, p, false)),
@@ -123,7 +169,8 @@ pub fn scan(input: &ScanInput) -> Scan {
         let discoverable = disk::is_uuid(name) || targeted(name, *flat);
         disk::inspect_agent(path, name, discoverable, input.now)
     });
-    let servers = par_map(&subdirs(&servers_dir(input.home)), |(name, path)| {
+    let server_dirs = home_subdirs(servers_dir(input.home), &mut scan.notes);
+    let servers = par_map(&server_dirs, |(name, path)| {
         disk::inspect_server(path, name)
     });
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every

@@ -26,22 +26,27 @@ pub fn draw(f: &mut Frame, m: &Model, t: &Theme) {
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     }
+    // Setup problems (an unreadable directory, `~` in CAPISCIO_KEY_DIR) belong to no
+    // identity; `list` prints them under the table, the UI under the header.
+    let note_rows = m.notes.len().min(MAX_NOTE_ROWS) as u16;
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Length(1),
+            Constraint::Length(note_rows),
             Constraint::Min(3),
             Constraint::Length(1),
         ])
         .split(area);
     header(f, rows[0], m, t);
+    notes(f, rows[1], m, t);
     let body = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
-        .split(rows[1]);
+        .split(rows[2]);
     list(f, body[0], m, t);
     details(f, body[1], m, t);
-    footer(f, rows[2], m, t);
+    footer(f, rows[3], m, t);
     match &m.screen {
         Screen::Main => {}
         Screen::Help => help(f, area, t),
@@ -49,6 +54,35 @@ pub fn draw(f: &mut Frame, m: &Model, t: &Theme) {
         Screen::Generate(g) => generate(f, area, g, t),
         Screen::Rotate(st) => rotate(f, area, st, t),
     }
+}
+
+const MAX_NOTE_ROWS: usize = 3;
+
+fn notes(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
+    let hidden = m.notes.len().saturating_sub(MAX_NOTE_ROWS);
+    let lines: Vec<Line> = m
+        .notes
+        .iter()
+        .take(MAX_NOTE_ROWS)
+        .enumerate()
+        .map(|(n, p)| {
+            let (glyph, style) = match p.severity {
+                Severity::Error => ("✖", t.error()),
+                Severity::Warning => ("▲", t.warning()),
+            };
+            let more = if hidden > 0 && n + 1 == MAX_NOTE_ROWS {
+                format!("  (+{hidden} more: capiscio-tui doctor)")
+            } else {
+                String::new()
+            };
+            Line::from(vec![
+                Span::styled(format!(" {glyph} {}: ", p.code.as_str()), style),
+                Span::raw(p.message.clone()),
+                Span::styled(format!(" — {}{more}", p.fix), t.dim()),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), r);
 }
 
 fn header(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
@@ -187,7 +221,13 @@ fn list(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
         }
     }
     if lines.is_empty() {
-        lines.push(Line::from(if m.filter.is_empty() {
+        let blind = m
+            .notes
+            .iter()
+            .any(|n| n.code == crate::core::identity::Code::Unreadable);
+        lines.push(Line::from(if blind {
+            "No identities could be read (see the problem above)."
+        } else if m.filter.is_empty() {
             "No identities yet — press n to create one."
         } else {
             "Nothing matches the filter (Esc clears it)."
