@@ -6,6 +6,8 @@ pub mod app;
 pub mod cli;
 pub mod clipboard;
 pub mod core;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hardening;
 pub mod registry;
 pub mod store;
