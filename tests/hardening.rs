@@ -361,8 +361,16 @@ fn unprivileged(h: &Home, args: &[&str]) -> Option<std::process::Output> {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let bin = env!("CARGO_BIN_EXE_capiscio-tui");
     let mut c = if root {
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("skipped: running as root without setpriv (util-linux)");
+        let drops = Command::new("setpriv")
+            .args([
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--",
+                "true",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !drops {
+            eprintln!("skipped: running as root and cannot drop CAP_DAC_OVERRIDE with setpriv");
             return None;
         }
         let mut c = Command::new("setpriv");
