@@ -6,8 +6,11 @@ use crate::core::{badge, did, jwk, key::KeyPair, pem, rotation, status};
 use crate::registry::model;
 use crate::store::env::{EnvSnapshot, inspect_agent, inspect_server, load_secret};
 
+/// One fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by its `cargo fuzz` name.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("jwk", jwk_target),
     ("pem", pem_target),
     ("did", did_target),
