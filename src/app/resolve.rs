@@ -81,21 +81,10 @@ mod tests {
     fn f(id: &str, did: &str) -> Found {
         Found {
             identity: Identity {
-                id: id.into(),
-                kind: Kind::Agent,
-                source: Source::Disk,
-                location: format!("/x/{id}"),
-                name: None,
                 did: Some(did.into()),
                 key_did: Some(did.into()),
-                fingerprint: None,
                 effective: true,
-                badge: None,
-                problems: vec![],
-                files: vec![],
-                shadows: None,
-                shadowed_by: None,
-                registry: None,
+                ..Identity::new(id, Kind::Agent, Source::Disk, format!("/x/{id}"))
             },
             public: None,
             secret: SecretRef::Missing,

@@ -265,6 +265,32 @@ pub struct RegistryInfo {
 }
 
 impl Identity {
+    /// An identity with nothing known about it yet but where it was found.
+    pub fn new(
+        id: impl Into<String>,
+        kind: Kind,
+        source: Source,
+        location: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            source,
+            location: location.into(),
+            name: None,
+            did: None,
+            key_did: None,
+            fingerprint: None,
+            effective: false,
+            badge: None,
+            problems: Vec::new(),
+            files: Vec::new(),
+            shadows: None,
+            shadowed_by: None,
+            registry: None,
+        }
+    }
+
     pub fn worst(&self) -> Option<Severity> {
         self.problems.iter().map(|p| p.severity).max()
     }

@@ -242,16 +242,6 @@ pub fn untraversable(dir: &Path) -> Option<std::io::Error> {
 fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Found {
     Found {
         identity: Identity {
-            id: id.to_string(),
-            kind,
-            source: Source::Disk,
-            location: dir.display().to_string(),
-            name: None,
-            did: None,
-            key_did: None,
-            fingerprint: None,
-            effective: false,
-            badge: None,
             problems: vec![Problem::error(
                 Code::Unreadable,
                 format!(
@@ -263,10 +253,7 @@ fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Fou
                     dir.display()
                 ),
             )],
-            files: Vec::new(),
-            shadows: None,
-            shadowed_by: None,
-            registry: None,
+            ..Identity::new(id, kind, Source::Disk, dir.display().to_string())
         },
         public: None,
         secret: SecretRef::Missing,
@@ -449,21 +436,14 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
 
     Found {
         identity: Identity {
-            id: id.to_string(),
-            kind: Kind::Agent,
-            source: Source::Disk,
-            location: dir.display().to_string(),
             name: card.as_deref().and_then(|c| card_name(c)),
             did,
             key_did,
             fingerprint: public.map(|p| p.fingerprint()),
-            effective: false,
             badge,
             problems,
             files,
-            shadows: None,
-            shadowed_by: None,
-            registry: None,
+            ..Identity::new(id, Kind::Agent, Source::Disk, dir.display().to_string())
         },
         public,
         secret: match (&private, &keyring_marker) {
@@ -666,20 +646,12 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
     Found {
         identity: Identity {
             name: (id != dir_name).then(|| dir_name.to_string()),
-            id,
-            kind: Kind::McpServer,
-            source: Source::Disk,
-            location: dir.display().to_string(),
             did,
             key_did,
             fingerprint: public.map(|p| p.fingerprint()),
-            effective: false,
-            badge: None,
             problems,
             files,
-            shadows: None,
-            shadowed_by: None,
-            registry: None,
+            ..Identity::new(id, Kind::McpServer, Source::Disk, dir.display().to_string())
         },
         public,
         secret: match (&key, &keyring_marker) {

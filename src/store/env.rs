@@ -60,21 +60,13 @@ impl EnvSnapshot {
 
 fn env_identity(kind: Kind, var: &'static str, name: Option<String>) -> Identity {
     Identity {
-        id: format!("env:{var}"),
-        kind,
-        source: Source::Env,
-        location: format!("env:{var}"),
         name,
-        did: None,
-        key_did: None,
-        fingerprint: None,
-        effective: false,
-        badge: None,
-        problems: Vec::new(),
-        files: Vec::new(),
-        shadows: None,
-        shadowed_by: None,
-        registry: None,
+        ..Identity::new(
+            format!("env:{var}"),
+            kind,
+            Source::Env,
+            format!("env:{var}"),
+        )
     }
 }
 

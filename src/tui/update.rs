@@ -492,21 +492,11 @@ mod tests {
 
     fn ident(id: &str, kind: Kind, source: Source) -> Identity {
         Identity {
-            id: id.into(),
-            kind,
-            source,
-            location: format!("/h/{id}"),
             name: Some(id.into()),
             did: Some(format!("did:key:z6Mk{id}")),
-            key_did: None,
             fingerprint: Some(format!("fp-{id}")),
             effective: true,
-            badge: None,
-            problems: vec![],
-            files: vec![],
-            shadows: None,
-            shadowed_by: None,
-            registry: None,
+            ..Identity::new(id, kind, source, format!("/h/{id}"))
         }
     }
 
