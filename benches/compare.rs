@@ -6,35 +6,11 @@
 //!
 //! Medians; peak RSS from GNU time when available.
 
-use capiscio_tui::core::key::KeyPair;
-use capiscio_tui::store::disk;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn populate(home: &Path, n: usize) {
-    for i in 0..n {
-        let mut seed = [5u8; 32];
-        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        let key = KeyPair::from_seed(&seed);
-        if i % 2 == 0 {
-            disk::write_agent(
-                &home
-                    .join("keys")
-                    .join(format!("{i:08x}-0000-4000-8000-{i:012x}")),
-                &key,
-                None,
-            )
-            .unwrap();
-        } else {
-            disk::write_server(
-                &home.join("mcp-servers").join(format!("server-{i:06}")),
-                &key,
-            )
-            .unwrap();
-        }
-    }
-}
 
 /// Median wall time and max peak RSS (KiB) over `runs` runs of `cmd`.
 fn measure(runs: usize, mut make: impl FnMut() -> Command) -> (Duration, Option<u64>) {
@@ -98,7 +74,7 @@ fn main() {
     println!("| --- | --- | --- | --- | --- | --- |");
     for n in [100usize, 1_000, 10_000] {
         let dir = tempfile::tempdir().unwrap();
-        populate(&dir.path().join(".capiscio"), n);
+        common::populate_mixed(&dir.path().join(".capiscio"), n);
         let runs = if n >= 10_000 { 5 } else { 11 };
         let (ours, our_rss) = measure(runs, || {
             let mut c = Command::new(bin);

@@ -3,7 +3,8 @@
 
 use capiscio_tui::core::key::KeyPair;
 use capiscio_tui::core::{badge, did, jwk, pem};
-use capiscio_tui::store::disk;
+
+mod common;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -43,27 +44,7 @@ fn discovery(c: &mut Criterion) {
     for n in [100usize, 1_000, 10_000] {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join(".capiscio");
-        for i in 0..n {
-            let mut seed = [5u8; 32];
-            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            let key = KeyPair::from_seed(&seed);
-            if i % 2 == 0 {
-                disk::write_agent(
-                    &home
-                        .join("keys")
-                        .join(format!("{i:08x}-0000-4000-8000-{i:012x}")),
-                    &key,
-                    None,
-                )
-                .unwrap();
-            } else {
-                disk::write_server(
-                    &home.join("mcp-servers").join(format!("server-{i:06}")),
-                    &key,
-                )
-                .unwrap();
-            }
-        }
+        common::populate_mixed(&home, n);
         g.bench_with_input(BenchmarkId::from_parameter(n), &home, |b, home| {
             b.iter(|| {
                 let s = capiscio_tui::store::scan::scan(&capiscio_tui::store::scan::ScanInput {
