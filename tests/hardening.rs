@@ -472,3 +472,59 @@ fn unreadable_directories_and_files_are_reported_not_skipped() {
     chmod(&h.agent_dir(shut), 0o700);
     chmod(&h.server_dir("locked-srv"), 0o700);
 }
+
+#[test]
+fn control_characters_from_files_never_reach_the_terminal() {
+    let h = Home::new();
+    let id = "11111111-1111-4111-8111-111111111111";
+    let out = h.run(&["generate", "--kind", "agent", "--id", id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A card's name is free text: ESC sequences, BEL, CR and a C1 CSI in it.
+    std::fs::write(
+        h.agent_dir(id).join("agent-card.json"),
+        r#"{"name":"evil\u001b]0;pwned\u0007\u001b[2J\r\u009b31m"}"#,
+    )
+    .unwrap();
+    std::fs::write(h.agent_dir(id).join("did.txt"), "did:key:\u{1b}[5mblink\n").unwrap();
+    let controls = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+            .count()
+    };
+    for args in [
+        vec!["list"],
+        vec!["show", id],
+        vec!["doctor"],
+        vec!["show", "\u{1b}[2Jno-such-id"],
+    ] {
+        let out = h.run(&args);
+        assert_eq!(
+            controls(&out.stdout),
+            0,
+            "{args:?} stdout: {:?}",
+            stdout(&out)
+        );
+        assert_eq!(
+            controls(&out.stderr),
+            0,
+            "{args:?} stderr: {:?}",
+            stderr(&out)
+        );
+    }
+    let out = h.run(&["show", id]);
+    assert!(
+        stdout(&out).contains("evil\u{fffd}]0;pwned"),
+        "{}",
+        stdout(&out)
+    );
+    // Machine output keeps the exact value, escaped as JSON does.
+    let out = h.run(&["show", id, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("evil\u{1b}]0;pwned")
+    );
+}

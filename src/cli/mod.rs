@@ -74,7 +74,9 @@ fn client(ctx: &Context) -> Result<crate::registry::client::RegistryClient> {
     Ok(ctx.registry.client()?)
 }
 
+/// Human output; what came from files or the registry cannot drive the terminal.
 pub(crate) fn print(text: &str) -> Result<()> {
+    let text = crate::core::text::printable(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not our failure.
@@ -299,7 +301,11 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
         i.id,
     );
     for p in &i.problems {
-        eprintln!("note: {}: {}", p.code.as_str(), p.message);
+        eprintln!(
+            "note: {}: {}",
+            p.code.as_str(),
+            crate::core::text::printable(&p.message)
+        );
     }
     if g.register {
         let client = client(ctx)?;
@@ -307,7 +313,7 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
         let found = app::resolve::resolve(&scan.found, &i.id)?;
         match runtime()?.block_on(app::register::register(&client, found)) {
             Ok(report) => {
-                eprintln!("{}", report.message);
+                eprintln!("{}", crate::core::text::printable(&report.message));
                 if report.outcome == app::register::Outcome::UnknownAgent {
                     return Ok(ExitCode::FAILURE);
                 }
@@ -360,7 +366,8 @@ fn badge(ctx: &Context, command: BadgeCommand) -> Result<ExitCode> {
             None => {
                 // MCP servers keep badges in memory: hand the token over on stdout.
                 eprintln!(
-                    "{summary}  (MCP servers keep badges in memory; the token follows on stdout)"
+                    "{}  (MCP servers keep badges in memory; the token follows on stdout)",
+                    crate::core::text::printable(&summary)
                 );
                 print(&format!("{}\n", outcome.token))?;
             }
@@ -499,9 +506,11 @@ fn copy(
 }
 
 /// Maps an error to the message users see; app errors already carry their fix.
+/// The one-line error the user sees (control characters made inert).
 pub fn describe(err: &anyhow::Error) -> String {
-    if let Some(app) = err.downcast_ref::<AppError>() {
-        return app.to_string();
-    }
-    format!("{err:#}")
+    let text = match err.downcast_ref::<AppError>() {
+        Some(app) => app.to_string(),
+        None => format!("{err:#}"),
+    };
+    crate::core::text::printable(&text).into_owned()
 }

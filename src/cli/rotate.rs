@@ -177,7 +177,7 @@ pub fn run(ctx: &Context, a: RotateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !a.json {
-        eprint!("{}", render_plan(&plan));
+        eprint!("{}", crate::core::text::printable(&render_plan(&plan)));
     }
     confirm(&found.identity.id, a.mode, a.yes)?;
     let j = runtime()?.block_on(r::execute(ctx, found, &opts, client.as_ref()))?;

@@ -12,4 +12,5 @@ pub mod pem;
 pub mod rotation;
 pub mod secret;
 pub mod status;
+pub mod text;
 mod vectors;

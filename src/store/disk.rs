@@ -220,7 +220,12 @@ fn check_grace(card: &str, id: &str, now: i64, problems: &mut Vec<Problem>) {
             Code::RetiringKeyPastGrace,
             format!(
                 "{AGENT_CARD} still lists the old key {} as retiring; its grace period ended {}",
-                r.kid,
+                // The card is free text: keep a hostile kid from flooding the screen.
+                r.kid
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(80)
+                    .collect::<String>(),
                 r.retire_after
                     .map(crate::core::ids::rfc3339)
                     .unwrap_or_default()
