@@ -235,9 +235,15 @@ fn check_grace(card: &str, id: &str, now: i64, problems: &mut Vec<Problem>) {
     }
 }
 
-/// Why the files in `dir` cannot be reached by name (no search permission), if so.
-/// Checked first so an unreadable directory is one clear problem rather than a
-/// "cannot read" for every file that may or may not be in it.
+/// Whether a read failed for lack of permission: the first sign that the directory
+/// itself may be shut (asked only then, so healthy directories cost no extra syscall).
+fn denied<T>(read: &Result<T, ReadError>) -> bool {
+    matches!(read, Err(ReadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+/// Why the files in `dir` cannot be reached by name (no search permission), if so,
+/// so an unreadable directory is one clear problem rather than a "cannot read" for
+/// every file that may or may not be in it.
 pub fn untraversable(dir: &Path) -> Option<std::io::Error> {
     std::fs::symlink_metadata(dir.join("."))
         .err()
@@ -270,12 +276,13 @@ fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Fou
 
 /// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
 pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Found {
-    if let Some(err) = untraversable(dir) {
+    let private_text = sfs::read_small_text(&dir.join(AGENT_PRIVATE));
+    if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
         return unreadable_dir(dir, id, Kind::Agent, &err);
     }
     let mut problems = Vec::new();
     let keyring_marker = crate::store::keyring::read_marker(dir);
-    let private = match sfs::read_small_text(&dir.join(AGENT_PRIVATE)) {
+    let private = match private_text {
         Ok(text) => match jwk::parse_private(&text) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -521,7 +528,8 @@ fn inspect_badge(
 
 /// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
 pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
-    if let Some(err) = untraversable(dir) {
+    let private_text = sfs::read_small_text(&dir.join(SERVER_PRIVATE));
+    if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
         return unreadable_dir(dir, dir_name, Kind::McpServer, &err);
     }
     let mut problems = Vec::new();
@@ -537,7 +545,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         });
     let id = resolved.clone().unwrap_or_else(|| dir_name.to_string());
     let mut loadable = false;
-    let key = match sfs::read_small_text(&dir.join(SERVER_PRIVATE)) {
+    let key = match private_text {
         Ok(text) => match pem::parse_private(&text) {
             Ok((key, shape)) => {
                 loadable = !shape.escaped_newlines;
