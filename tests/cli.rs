@@ -364,3 +364,101 @@ fn home_flag_overrides_home() {
     let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.len(), 1);
 }
+
+#[test]
+fn doctor_fix_repairs_modes_and_missing_public_halves_only() {
+    let h = Home::new();
+    let set = |p: &std::path::Path, m: u32| {
+        fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    };
+    // An agent the SDK would have left open, without its public.jwk.
+    assert!(
+        h.run(&["generate", "--kind", "agent", "--id", A])
+            .status
+            .success()
+    );
+    let agent = h.agent_dir(A);
+    let public_before = fs::read(agent.join("public.jwk")).unwrap();
+    fs::remove_file(agent.join("public.jwk")).unwrap();
+    set(&agent.join("private.jwk"), 0o644);
+    set(&agent, 0o755);
+    // A server without public_key.pem.
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server", "--id", "files"])
+            .status
+            .success()
+    );
+    let server = h.server_dir("files");
+    let pem_before = fs::read(server.join("public_key.pem")).unwrap();
+    fs::remove_file(server.join("public_key.pem")).unwrap();
+    // A key that does not match its x: its public half must not be guessed.
+    let bad = "22222222-2222-4222-8222-222222222222";
+    seed_agent(&h, bad, D1, X2, DID1);
+    fs::remove_file(h.agent_dir(bad).join("public.jwk")).unwrap();
+    // A symlinked private key: the link's target is not ours to chmod.
+    let linked = "33333333-3333-4333-8333-333333333333";
+    assert!(
+        h.run(&["generate", "--kind", "agent", "--id", linked])
+            .status
+            .success()
+    );
+    let outside = h.path().join("outside.jwk");
+    fs::rename(h.agent_dir(linked).join("private.jwk"), &outside).unwrap();
+    set(&outside, 0o644);
+    std::os::unix::fs::symlink(&outside, h.agent_dir(linked).join("private.jwk")).unwrap();
+
+    let out = h.run(&["doctor"]);
+    assert!(
+        stdout(&out).contains("(or `capiscio-tui doctor --fix`)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = h.run(&["doctor", "--fix", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixed: Vec<(String, String)> = report["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().into(),
+                f["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            (A.to_string(), "insecure-permissions".to_string()),
+            (A.to_string(), "insecure-permissions".to_string()),
+            (A.to_string(), "missing-public-jwk".to_string()),
+            ("files".to_string(), "missing-public-pem".to_string()),
+        ],
+        "{report}"
+    );
+    assert_eq!(mode(&agent.join("private.jwk")), 0o600);
+    assert_eq!(mode(&agent), 0o700);
+    assert_eq!(
+        fs::read(agent.join("public.jwk")).unwrap(),
+        public_before,
+        "the SDK layout, byte for byte"
+    );
+    assert_eq!(mode(&agent.join("public.jwk")), 0o644);
+    assert_eq!(fs::read(server.join("public_key.pem")).unwrap(), pem_before);
+    assert!(!h.agent_dir(bad).join("public.jwk").exists());
+    assert_eq!(mode(&outside), 0o644, "a link's target is left alone");
+    // What remains is reported after the repair, and the repaired ones are clean.
+    let entries = report["identities"].as_array().unwrap();
+    assert!(
+        !entries.iter().any(|e| e["id"] == A || e["id"] == "files"),
+        "{report}"
+    );
+    assert!(entries.iter().any(|e| e["id"] == bad));
+    assert_eq!(out.status.code(), Some(1), "errors remain");
+    // Nothing left to do: a second run fixes nothing and prints no "fixed" list.
+    let again: serde_json::Value =
+        serde_json::from_slice(&h.run(&["doctor", "--fix", "--json"]).stdout).unwrap();
+    assert!(again.get("fixed").is_none(), "{again}");
+    let text = stdout(&h.run(&["doctor", "--fix"]));
+    assert!(!text.contains("✔ fixed"), "{text}");
+}

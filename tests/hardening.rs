@@ -98,6 +98,7 @@ fn no_key_material_in_any_non_export_output() {
         &["status", "--json"],
         &["doctor"],
         &["doctor", "--json"],
+        &["doctor", "--fix"],
         &["rotate", a, "--dry-run"],
         &["rotate", a, "--dry-run", "--json"],
         &["rotate", a, "--yes"],

@@ -21,6 +21,9 @@ pub struct Report {
     pub warnings: usize,
     pub notes: Vec<Problem>,
     pub identities: Vec<Entry>,
+    /// What `--fix` repaired before this report was taken.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<crate::app::fix::Fixed>,
 }
 
 pub fn doctor(scan: &Scan) -> Report {
@@ -46,7 +49,22 @@ pub fn doctor(scan: &Scan) -> Report {
             .filter(|i| !i.problems.is_empty())
             .map(entry)
             .collect(),
+        fixed: Vec::new(),
     }
+}
+
+/// Repairs every identity `fix` can, then reports on a fresh scan.
+pub fn fix_then_doctor(
+    scan: &Scan,
+    rescan: impl FnOnce() -> Scan,
+) -> Result<Report, crate::app::AppError> {
+    let mut fixed = Vec::new();
+    for f in &scan.found {
+        fixed.extend(crate::app::fix::fix(f)?);
+    }
+    let mut report = doctor(&rescan());
+    report.fixed = fixed;
+    Ok(report)
 }
 
 fn entry(i: &Identity) -> Entry {

@@ -6,6 +6,7 @@ pub mod context;
 pub mod demo;
 pub mod doctor;
 pub mod export;
+pub mod fix;
 pub mod generate;
 pub mod keyring;
 pub mod keys;

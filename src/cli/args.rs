@@ -116,6 +116,10 @@ pub enum Command {
     Doctor {
         #[arg(long)]
         json: bool,
+        /// First repair what is safe to repair (key file 0600, directory 0700, a missing
+        /// public.jwk / public_key.pem written from the private key), then report
+        #[arg(long)]
+        fix: bool,
     },
     /// Internal: serve clipboard text from a short-lived process until the clear deadline
     #[command(name = "__clipboard-hold", hide = true)]

@@ -206,8 +206,13 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
-        Some(Command::Doctor { json: as_json }) => {
-            let report = app::doctor::doctor(&ctx.scan());
+        Some(Command::Doctor { json: as_json, fix }) => {
+            let scan = ctx.scan();
+            let report = if fix {
+                app::doctor::fix_then_doctor(&scan, || ctx.scan())?
+            } else {
+                app::doctor::doctor(&scan)
+            };
             if as_json {
                 print(&json(&report)?)?;
             } else {

@@ -386,6 +386,12 @@ pub fn show(i: &Identity, now: i64) -> String {
 
 pub fn doctor(r: &Report) -> String {
     let mut out = String::new();
+    for f in &r.fixed {
+        let _ = writeln!(out, "✔ fixed {} ({}): {}", f.id, f.code.as_str(), f.action);
+    }
+    if !r.fixed.is_empty() {
+        out.push('\n');
+    }
     for e in &r.identities {
         let _ = writeln!(
             out,
@@ -401,11 +407,16 @@ pub fn doctor(r: &Report) -> String {
         for p in &e.problems {
             let _ = writeln!(
                 out,
-                "   {} {}: {}\n     fix: {}",
+                "   {} {}: {}\n     fix: {}{}",
                 severity_glyph(p.severity),
                 p.code.as_str(),
                 p.message,
-                p.fix
+                p.fix,
+                if crate::app::fix::repairable(p.code) {
+                    " (or `capiscio-tui doctor --fix`)"
+                } else {
+                    ""
+                }
             );
         }
     }

@@ -18,6 +18,7 @@ pub enum Action {
     Rotate,
     Refresh,
     Reveal,
+    Fix,
     Help,
     Back,
     Quit,
@@ -119,6 +120,12 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Reveal,
         help: "reveal / mask the private key",
         matches: |e| e.code == KeyCode::Char('v') && plain(e),
+    },
+    Binding {
+        keys: "f",
+        action: Action::Fix,
+        help: "fix file modes or a missing public key",
+        matches: |e| e.code == KeyCode::Char('f') && plain(e),
     },
     Binding {
         keys: "?",

@@ -153,6 +153,25 @@ fn background(tx: &Sender<Msg>, f: impl FnOnce() -> Msg + Send + 'static) {
     });
 }
 
+/// The status-bar line after `f`.
+fn fix_summary(i: &crate::core::identity::Identity, fixed: &[app::fix::Fixed]) -> String {
+    if fixed.is_empty() {
+        return if i.problems.iter().any(|p| app::fix::repairable(p.code)) {
+            format!(
+                "Nothing fixed for {}: its paths are symlinks or its key does not match",
+                i.label()
+            )
+        } else {
+            format!(
+                "Nothing here can be fixed automatically for {}; each problem shows its fix",
+                i.label()
+            )
+        };
+    }
+    let actions: Vec<&str> = fixed.iter().map(|f| f.action.as_str()).collect();
+    format!("Fixed {}: {}", i.label(), actions.join("; "))
+}
+
 fn found_and<T>(
     ctx: &Context,
     id: &str,
@@ -224,6 +243,12 @@ fn run_effect(
                 Ok(crate::core::secret::encode(f.identity.kind, &key))
             });
             Msg::Revealed { id, text }
+        }),
+        Effect::Fix { id } => background(tx, move || {
+            Msg::Fixed(found_and(&c, &id, |f| {
+                let fixed = app::fix::fix(f).map_err(|e| e.to_string())?;
+                Ok(fix_summary(&f.identity, &fixed))
+            }))
         }),
         Effect::Generate {
             kind,

@@ -139,6 +139,8 @@ pub enum Msg {
         text: Result<Zeroizing<String>, String>,
     },
     Generated(Result<String, String>),
+    /// What `f` repaired (a line for the status bar), or why it could not.
+    Fixed(Result<String, String>),
     Planned(Result<Plan, String>),
     /// An unfinished earlier rotation found when the wizard opened.
     Resumable(Journal),
@@ -158,6 +160,9 @@ pub enum Effect {
         what: String,
     },
     Reveal {
+        id: String,
+    },
+    Fix {
         id: String,
     },
     Generate {

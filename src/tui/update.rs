@@ -100,6 +100,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Fixed(r) => {
+            m.toast = Some(match r {
+                Ok(s) => s,
+                Err(e) => format!("Could not fix: {e}"),
+            });
+            vec![Effect::Reload]
+        }
         Msg::Generated(r) => {
             match r {
                 Ok(s) => {
@@ -238,6 +245,11 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::Refresh) => {
             m.checking = true;
             return vec![Effect::Reload, Effect::CheckRegistry];
+        }
+        Some(Action::Fix) => {
+            if let Some(id) = id {
+                return vec![Effect::Fix { id }];
+            }
         }
         Some(Action::Reveal) => {
             if m.revealed.is_some() {
@@ -628,6 +640,23 @@ mod tests {
         assert!(m.revealed.is_some());
         update(&mut m, press(KeyCode::Down));
         assert!(m.revealed.is_none());
+    }
+
+    #[test]
+    fn f_fixes_the_selected_identity_and_reloads() {
+        let mut m = model();
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('f'))),
+            vec![Effect::Fix { id: "alpha".into() }]
+        );
+        let fx = update(
+            &mut m,
+            Msg::Fixed(Ok("Fixed alpha: chmod 600 /h/alpha/private.jwk".into())),
+        );
+        assert_eq!(fx, vec![Effect::Reload]);
+        assert!(m.toast.as_deref().unwrap().starts_with("Fixed alpha"));
+        update(&mut m, Msg::Fixed(Err("cannot chmod".into())));
+        assert_eq!(m.toast.as_deref(), Some("Could not fix: cannot chmod"));
     }
 
     #[test]

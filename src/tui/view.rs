@@ -408,7 +408,12 @@ fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
                 format!("{glyph} {}: {}", p.code.as_str(), p.message),
                 style,
             ));
-            lines.push(kv("", format!("  fix: {}", p.fix), t.dim()));
+            let key_hint = if crate::app::fix::repairable(p.code) {
+                " (or press f)"
+            } else {
+                ""
+            };
+            lines.push(kv("", format!("  fix: {}{key_hint}", p.fix), t.dim()));
         }
     }
     f.render_widget(

@@ -1,0 +1,113 @@
+//! `doctor --fix` and the UI's `f`: repairs that are safe without asking — tighten the
+//! modes of a key file and its directory, write a missing public half from the private
+//! key. Everything else keeps its one-line fix for the user to apply.
+
+use crate::app::AppError;
+use crate::core::identity::{Code, Kind, Source};
+use crate::core::{jwk, pem};
+use crate::store::disk::{self, Found};
+use crate::store::fs::{self as sfs, Overwrite};
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fixed {
+    pub id: String,
+    pub code: Code,
+    /// What was done, as a shell user would say it (`chmod 600 …/private.jwk`).
+    pub action: String,
+}
+
+/// Whether `fix` can repair a problem with this code.
+pub fn repairable(code: Code) -> bool {
+    matches!(
+        code,
+        Code::InsecurePermissions | Code::MissingPublicJwk | Code::MissingPublicPem
+    )
+}
+
+/// Repairs what it can of one identity. Symlinked paths are left alone: changing a
+/// link's target is the user's call (`symlinked-key` says where it points).
+pub fn fix(found: &Found) -> Result<Vec<Fixed>, AppError> {
+    let i = &found.identity;
+    let Some(dir) = found.dir.as_deref() else {
+        return Ok(Vec::new());
+    };
+    if i.source == Source::Env || sfs::is_symlink(dir) {
+        return Ok(Vec::new());
+    }
+    let mut done = Vec::new();
+    let mut record = |code: Code, action: String| {
+        done.push(Fixed {
+            id: i.id.clone(),
+            code,
+            action,
+        })
+    };
+    let private = dir.join(match i.kind {
+        Kind::Agent => disk::AGENT_PRIVATE,
+        Kind::McpServer => disk::SERVER_PRIVATE,
+    });
+    if i.has_code(Code::InsecurePermissions) {
+        for (path, mode) in [(private.as_path(), 0o600), (dir, 0o700)] {
+            if tighten(path, mode)? {
+                record(
+                    Code::InsecurePermissions,
+                    format!("chmod {mode:o} {}", path.display()),
+                );
+            }
+        }
+    }
+    // Only a key we trust: with a mismatched or unreadable private key the public half
+    // would be a guess.
+    let sound = !i.has_code(Code::KeyMismatch) && !i.has_code(Code::MalformedKey);
+    if let (true, Some(public)) = (sound, found.public.as_ref()) {
+        let missing = match i.kind {
+            Kind::Agent if i.has_code(Code::MissingPublicJwk) => Some((
+                Code::MissingPublicJwk,
+                disk::AGENT_PUBLIC,
+                jwk::to_go_public(public),
+            )),
+            Kind::McpServer if i.has_code(Code::MissingPublicPem) => Some((
+                Code::MissingPublicPem,
+                disk::SERVER_PUBLIC,
+                pem::encode_public(public),
+            )),
+            _ => None,
+        };
+        if let Some((code, name, text)) = missing {
+            let path = dir.join(name);
+            sfs::write_atomic(&path, text.as_bytes(), 0o644, Overwrite::Refuse)
+                .map_err(|e| AppError::Refused(e.to_string()))?;
+            record(code, format!("wrote {}", path.display()));
+        }
+    }
+    Ok(done)
+}
+
+/// Removes group/other bits from a real (non-link) file or directory; true if it did.
+fn tighten(path: &Path, mode: u32) -> Result<bool, AppError> {
+    if sfs::is_symlink(path) {
+        return Ok(false);
+    }
+    match sfs::mode(path) {
+        Some(m) if m & 0o077 != 0 => {
+            set_mode(path, mode).map_err(|e| {
+                AppError::Refused(format!("cannot chmod {:o} {}: {e}", mode, path.display()))
+            })?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
