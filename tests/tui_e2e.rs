@@ -221,3 +221,47 @@ fn registry_status_streams_in_from_the_development_registry() {
     t.send(&["q"]);
     assert_restored(&h);
 }
+
+#[test]
+fn f_repairs_the_selected_identity() {
+    if !enabled() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    seed(&h);
+    let dir = h.agent_dir("11111111-1111-4111-8111-111111111111");
+    std::fs::set_permissions(
+        dir.join("private.jwk"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("public.jwk")).unwrap();
+    let t = launch(&h, "fix", "");
+    // Attention first: the broken agent is the selected row.
+    t.wait_for("missing-public-jwk", 10);
+    t.send(&["f"]);
+    let screen = t.wait_for("Fixed billing-agent", 10);
+    assert!(screen.contains("chmod 600"), "{screen}");
+    let mode = std::fs::metadata(dir.join("private.jwk"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(dir.join("public.jwk").exists());
+    // The reload shows it healthy.
+    for _ in 0..50 {
+        if !t.capture().contains("missing-public-jwk") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !t.capture().contains("missing-public-jwk"),
+        "{}",
+        t.capture()
+    );
+    t.send(&["q"]);
+    assert_restored(&h);
+}
