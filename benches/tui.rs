@@ -31,6 +31,30 @@ fn tmux(sock: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The UI on `home`, in a detached 120×40 tmux session named `b`.
+fn start_ui(sock: &str, bin: &str, home: &std::path::Path) {
+    let cmd = format!(
+        "exec env -u DISPLAY HOME={} TERM=xterm-256color {bin}",
+        home.display()
+    );
+    tmux(
+        sock,
+        &[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "b",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ],
+    );
+}
+
 fn ticks(pid: &str) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
@@ -111,25 +135,7 @@ fn main() {
         // new session on its socket would die with it.
         let sock = format!("{sock}-{round}");
         let start = Instant::now();
-        tmux(
-            &sock,
-            &[
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                "b",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                &format!(
-                    "exec env -u DISPLAY HOME={} TERM=xterm-256color {bin}",
-                    dir.path().display()
-                ),
-            ],
-        );
+        start_ui(&sock, bin, dir.path());
         loop {
             if tmux(&sock, &["capture-pane", "-p", "-t", "b"]).contains("1000 identities") {
                 break;
@@ -153,25 +159,7 @@ fn main() {
         firsts[9].as_secs_f64() * 1e3
     );
 
-    tmux(
-        &sock,
-        &[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "b",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &format!(
-                "exec env -u DISPLAY HOME={} TERM=xterm-256color {bin}",
-                dir.path().display()
-            ),
-        ],
-    );
+    start_ui(&sock, bin, dir.path());
     std::thread::sleep(Duration::from_secs(1));
     let pid = tmux(&sock, &["list-panes", "-t", "b", "-F", "#{pane_pid}"])
         .trim()
