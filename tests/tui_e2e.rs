@@ -265,3 +265,27 @@ fn f_repairs_the_selected_identity() {
     t.send(&["q"]);
     assert_restored(&h);
 }
+
+#[test]
+fn export_copy_from_the_cli_sends_osc52_intact() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed(&h);
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let dir = h.path().display();
+    // No display: the CLI falls back to OSC 52 on its terminal (tmux's pane).
+    let t = Tmux::start(
+        "osc52",
+        120,
+        32,
+        &format!(
+            "env -u DISPLAY -u WAYLAND_DISPLAY HOME={dir} TERM=xterm-256color {bin} export files-mcp --format env --copy; sleep 30"
+        ),
+    );
+    t.wait_for("Sent env for", 10);
+    let buffer = String::from_utf8_lossy(&t.tmux(&["show-buffer"]).stdout).into_owned();
+    let expected = stdout(&h.run(&["export", "files-mcp", "--format", "env"]));
+    assert_eq!(buffer, expected, "OSC 52 carried the exact env line");
+}

@@ -76,7 +76,13 @@ fn client(ctx: &Context) -> Result<crate::registry::client::RegistryClient> {
 
 /// Human output; what came from files or the registry cannot drive the terminal.
 pub(crate) fn print(text: &str) -> Result<()> {
-    let text = crate::core::text::printable(text);
+    print_raw(&crate::core::text::printable(text))
+}
+
+/// Text we generated ourselves and that must reach stdout byte for byte: exported keys
+/// (no copy of a secret made on the way) and the OSC 52 sequence, whose ESC and BEL
+/// are the point.
+pub(crate) fn print_raw(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not our failure.
@@ -263,7 +269,7 @@ fn export(ctx: &Context, id: &str, opts: &ExportOpts) -> Result<ExitCode> {
             exported.identity.label()
         );
     }
-    print(&exported.text)?;
+    print_raw(&exported.text)?;
     if exported.identity.source == Source::Env {
         eprintln!(
             "note: exported the key injected through {}",
@@ -494,7 +500,7 @@ fn copy(
                 "no clipboard here (SSH or no display) and standard output is not a terminal for OSC 52; pipe the output instead"
             );
         }
-        print(&crate::clipboard::osc52_sequence(&exported.text))?;
+        print_raw(&crate::clipboard::osc52_sequence(&exported.text))?;
         eprintln!(
             "Sent {what} to the terminal (OSC 52); whether it reached your clipboard depends on your terminal."
         );
