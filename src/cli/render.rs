@@ -341,22 +341,11 @@ pub fn show(i: &Identity, now: i64) -> String {
         row(&mut out, "Overrides", t);
     }
     if !i.files.is_empty() {
-        let files: Vec<String> = i
-            .files
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}{}{}",
-                    f.name,
-                    f.mode
-                        .as_deref()
-                        .map(|m| format!(" {m}"))
-                        .unwrap_or_default(),
-                    if f.symlink { " (symlink)" } else { "" }
-                )
-            })
-            .collect();
-        row(&mut out, "Files", &files.join(" · "));
+        row(
+            &mut out,
+            "Files",
+            &crate::core::identity::files_line(&i.files),
+        );
     }
     row(
         &mut out,

@@ -223,6 +223,25 @@ pub struct FileInfo {
     pub symlink: bool,
 }
 
+/// The "Files" line `show` prints and the details pane draws: `private.jwk 0600 · …`.
+pub fn files_line(files: &[FileInfo]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{}{}",
+                f.name,
+                f.mode
+                    .as_deref()
+                    .map(|m| format!(" {m}"))
+                    .unwrap_or_default(),
+                if f.symlink { " (symlink)" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// Everything we know about one identity. Holds no private key material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {

@@ -356,21 +356,11 @@ fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
         ));
     }
     if !i.files.is_empty() {
-        let files: Vec<String> = i
-            .files
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}{}",
-                    f.name,
-                    f.mode
-                        .as_deref()
-                        .map(|m| format!(" {m}"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        lines.push(kv("Files", files.join(" · "), plain));
+        lines.push(kv(
+            "Files",
+            crate::core::identity::files_line(&i.files),
+            plain,
+        ));
     }
     match &m.revealed {
         Some((id, text)) if *id == i.id => {
