@@ -350,26 +350,41 @@ fn interrupted_import_never_loses_the_key() {
     if !enabled() {
         return;
     }
-    for point in ["import-stored", "import-marked"] {
-        let h = Home::new();
-        seed_agent(&h, A, D1, X1, DID1);
-        let out = session(
-            &h,
-            &format!(
-                "CAPISCIO_TUI_FAILPOINT={point} $B keyring import {A} 2>fp.log &\npid=$!\nfor i in $(seq 100); do grep -q 'failpoint reached' fp.log 2>/dev/null && break; sleep 0.05; done\nkill -9 $pid; wait $pid 2>/dev/null\n$B export {A} --format jwk; echo \"export=$?\"\n$B list --json > list.json"
-            ),
-        );
-        let text = stdout(&out);
-        assert!(
-            text.contains(D1) && text.contains("export=0"),
-            "{point}: key not recoverable: {text}\n{}",
-            stderr(&out)
-        );
-        let list: Vec<serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(h.path().join("list.json")).unwrap())
-                .unwrap();
-        assert_eq!(find(&list, A)["key_did"], DID1, "{point}");
-    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    std::fs::rename(h.capiscio(), h.path().join("template")).unwrap();
+    // SIGKILL at each state-changing system call of the import in turn (strace counts per
+    // syscall and thread; N runs until the import finishes without reaching call N).
+    let out = session(
+        &h,
+        &format!(
+            "kills=0\n\
+             for sc in openat write fsync rename renameat renameat2 unlink unlinkat; do\n\
+               n=1\n\
+               while [ $n -le 60 ]; do\n\
+                 rm -rf .capiscio; cp -a template .capiscio\n\
+                 strace -f -qq -o /dev/null -e trace=$sc -e inject=$sc:signal=SIGKILL:when=$n $B keyring import {A} >/dev/null 2>&1\n\
+                 rc=$?\n\
+                 if [ $rc -ne 137 ] && [ $rc -ne 265 ]; then break; fi\n\
+                 kills=$((kills+1))\n\
+                 $B export {A} --format jwk 2>/dev/null | grep -q '{D1}' || echo \"LOST at $sc #$n\"\n\
+                 n=$((n+1))\n\
+               done\n\
+             done\n\
+             echo \"kills=$kills\""
+        ),
+    );
+    let text = stdout(&out);
+    assert!(!text.contains("LOST"), "{text}\n{}", stderr(&out));
+    let kills: u32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kills="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count: {text}\n{}", stderr(&out)));
+    assert!(
+        kills >= 10,
+        "the import was killed only {kills} times: {text}"
+    );
 }
 
 #[test]

@@ -36,6 +36,12 @@ pub fn fix(found: &Found) -> Result<Vec<Fixed>, AppError> {
     if i.source == Source::Env || sfs::is_symlink(dir) {
         return Ok(Vec::new());
     }
+    // The same lock rotation holds: a fix never interleaves with a swap of this directory.
+    let _lock = crate::store::rotate::lock_within(
+        &crate::store::rotate::Paths::for_dir(dir),
+        &i.id,
+        crate::app::rotate::LOCK_PATIENCE,
+    )?;
     let mut done = Vec::new();
     let mut record = |code: Code, action: String| {
         done.push(Fixed {

@@ -28,16 +28,20 @@ pub fn generate(
     key: &KeyPair,
     fresh_id: String,
 ) -> Result<Generated, AppError> {
-    let id = req.id.clone().unwrap_or(fresh_id);
-    if !ids::is_safe_id(&id) {
-        return Err(AppError::InvalidId(id));
-    }
-    let dir = match req.kind {
-        Kind::Agent => agents_dir(&ctx.home).join(&id),
-        Kind::McpServer => servers_dir(&ctx.home).join(&id),
+    let raw = req.id.clone().unwrap_or(fresh_id);
+    let id = ids::IdentityId::parse(&raw).map_err(|e| AppError::InvalidId(e.to_string()))?;
+    let parent = match req.kind {
+        Kind::Agent => agents_dir(&ctx.home),
+        Kind::McpServer => servers_dir(&ctx.home),
     };
+    let dir = crate::store::create::identity_path(&parent, &id);
+    let id = id.to_string();
+    // A linked ~/.capiscio or keys/ would put the key wherever the link points.
+    let root = ctx.home.parent().unwrap_or(&ctx.home);
+    crate::store::create::refuse_symlinked_path(root, &dir)?;
     // The CapiscIO home itself should be private too.
     crate::store::fs::create_private_dir(&ctx.home)?;
+    crate::store::create::refuse_symlinked_path(root, &dir)?;
     match req.kind {
         Kind::Agent => {
             let card = req

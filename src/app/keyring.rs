@@ -10,9 +10,19 @@ use crate::registry::client::{ApiKey, KeySource};
 use crate::store::disk::{self, Found, SecretRef};
 use crate::store::fs::{self as sfs, Overwrite};
 use crate::store::keyring::{self as kr, IndexEntry, Keyring, Marker};
-use crate::store::rotate::failpoint;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+/// Where an identity of this kind and id lives on disk; the id must be a valid one.
+fn identity_dir_for(ctx: &Context, kind: Kind, id: &str) -> Result<PathBuf, AppError> {
+    let id =
+        crate::core::ids::IdentityId::parse(id).map_err(|e| AppError::InvalidId(e.to_string()))?;
+    let parent = match kind {
+        Kind::Agent => crate::store::scan::agents_dir(&ctx.home),
+        Kind::McpServer => crate::store::scan::servers_dir(&ctx.home),
+    };
+    Ok(crate::store::create::identity_path(&parent, &id))
+}
 
 fn refused(e: impl std::fmt::Display) -> AppError {
     AppError::Refused(e.to_string())
@@ -28,7 +38,28 @@ fn attributes(kind: Kind, id: &str, key: &KeyPair, now: i64) -> Vec<(&'static st
     ]
 }
 
+/// Serialises read-modify-write of the keyring index between processes.
+fn index_lock(home: &Path) -> Result<crate::store::rotate::Lock, AppError> {
+    crate::store::fs::create_private_dir(home)?;
+    let paths = crate::store::rotate::Paths::for_dir(&home.join("keyring-index"));
+    Ok(crate::store::rotate::lock_within(
+        &paths,
+        "the keyring index",
+        crate::app::rotate::LOCK_PATIENCE,
+    )?)
+}
+
+/// The per-identity lock that rotation, fixes and imports share.
+fn identity_lock(dir: &Path, id: &str) -> Result<crate::store::rotate::Lock, AppError> {
+    Ok(crate::store::rotate::lock_within(
+        &crate::store::rotate::Paths::for_dir(dir),
+        id,
+        crate::app::rotate::LOCK_PATIENCE,
+    )?)
+}
+
 fn upsert_index(home: &Path, entry: IndexEntry) -> Result<(), AppError> {
+    let _lock = index_lock(home)?;
     let mut index = kr::read_index(home).map_err(refused)?.unwrap_or_default();
     index.version = 1;
     index
@@ -39,6 +70,7 @@ fn upsert_index(home: &Path, entry: IndexEntry) -> Result<(), AppError> {
 }
 
 fn remove_from_index(home: &Path, kind: Kind, id: &str) -> Result<(), AppError> {
+    let _lock = index_lock(home)?;
     if let Some(mut index) = kr::read_index(home).map_err(refused)? {
         index.entries.retain(|e| !(e.kind == kind && e.id == id));
         kr::write_index(home, &index).map_err(refused)?;
@@ -79,10 +111,7 @@ pub fn generate(
     id: &str,
     key: &KeyPair,
 ) -> Result<(), AppError> {
-    let dir = match kind {
-        Kind::Agent => crate::store::scan::agents_dir(&ctx.home).join(id),
-        Kind::McpServer => crate::store::scan::servers_dir(&ctx.home).join(id),
-    };
+    let dir = identity_dir_for(ctx, kind, id)?;
     if dir.exists()
         || kr::read_index(&ctx.home)
             .map_err(refused)?
@@ -132,12 +161,16 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
             "only a real private key file on disk can be imported (not an env var or a symlink)",
         ));
     }
+    let dir = private_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let _lock = identity_lock(&dir, &found.identity.id)?;
     let key = disk::load_secret_file(&found.secret)?;
     // The file as it is, so that exporting it back is byte-identical.
     let text = sfs::read_small_text(&private_path).map_err(refused)?;
     let id = &found.identity.id;
     store_key(ctx, k, kind, id, &key, &text)?;
-    failpoint("import-stored");
     // Read back once more through a fresh lookup before anything is deleted.
     let back = k.get(&kr::user_for(kind, id)).map_err(refused)?;
     if secret::decode(kind, &back).map_err(refused)? != key {
@@ -145,10 +178,6 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
             "the keyring returned a different key; nothing was removed",
         ));
     }
-    let dir = private_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
     let marker = Marker {
         store: k.kind,
         service: kr::SERVICE.into(),
@@ -162,7 +191,6 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
         0o600,
         Overwrite::Allow,
     )?;
-    failpoint("import-marked");
     let mut removed = Vec::new();
     let mut doomed = vec![private_path];
     if kind == Kind::McpServer
@@ -201,10 +229,8 @@ pub fn export_to_disk(ctx: &Context, k: &Keyring, found: &Found) -> Result<PathB
     let key = secret::decode(kind, &text).map_err(refused)?;
     let id = &found.identity.id;
     if found.identity.location.starts_with("keyring:") {
-        let dir = match kind {
-            Kind::Agent => crate::store::scan::agents_dir(&ctx.home).join(id),
-            Kind::McpServer => crate::store::scan::servers_dir(&ctx.home).join(id),
-        };
+        // The id comes from keyring attributes: anything could be stored there.
+        let dir = identity_dir_for(ctx, kind, id)?;
         match kind {
             Kind::Agent => disk::write_agent(&dir, &key, None)?,
             Kind::McpServer => disk::write_server(&dir, &key)?,
@@ -212,6 +238,7 @@ pub fn export_to_disk(ctx: &Context, k: &Keyring, found: &Found) -> Result<PathB
         return Ok(dir);
     }
     let dir = PathBuf::from(&found.identity.location);
+    let _lock = identity_lock(&dir, id)?;
     let name = match kind {
         Kind::Agent => disk::AGENT_PRIVATE,
         Kind::McpServer => disk::SERVER_PRIVATE,
@@ -232,6 +259,10 @@ pub fn delete(
     dir: Option<&Path>,
     discard_only_copy: bool,
 ) -> Result<(), AppError> {
+    let _lock = match dir {
+        Some(d) => Some(identity_lock(d, id)?),
+        None => None,
+    };
     let on_disk = dir.is_some_and(|d| {
         let name = match kind {
             Kind::Agent => disk::AGENT_PRIVATE,

@@ -30,7 +30,7 @@ pub enum AppError {
     #[error("the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
     #[error(
-        "`{0}` cannot be an identity id: use letters, digits, `-`, `_` or `.` (a UUID for agents the SDK should discover)"
+        "not a valid identity id: {0} — use 1–128 letters, digits, `-`, `_` or `.`, not starting with a dot (a UUID for agents the SDK should discover)"
     )]
     InvalidId(String),
     #[error("{0}")]

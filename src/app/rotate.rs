@@ -6,7 +6,7 @@ use crate::app::{AppError, Context};
 use crate::core::export::Format;
 use crate::core::identity::{Identity, Kind, Source};
 use crate::core::rotation::{
-    self, Consequence, FileHit, ImpactInput, Journal, Mode, Needles, Phase, StepId, StepState,
+    self, Consequence, FileHit, ImpactInput, Journal, Mode, Needles, Op, Phase, StepId, StepState,
 };
 use crate::core::{jwk, key::KeyPair, pem};
 use crate::registry::client::{RegistryClient, WriteOutcome};
@@ -40,6 +40,9 @@ pub struct Plan {
     pub consequences: Vec<Consequence>,
     pub file_hits: Vec<FileHit>,
 }
+
+/// How long a short operation waits for another process's lock on the same identity.
+pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The identity directory of a disk identity, refusing what rotation must not touch.
 fn identity_dir(found: &Found) -> Result<PathBuf, AppError> {
@@ -256,15 +259,154 @@ fn new_layout(
     }
 }
 
-/// Stage → exchange → clean up, recording each phase before moving on.
+/// Stage → record → exchange → record → clean up → record. The journal is written
+/// (and fsynced) before each step that changes which key is current, so that recovery
+/// ([`settle`]) never has to guess.
 fn swap(
+    paths: &Paths,
+    j: &mut Journal,
+    files: &[NewFile],
+    meta: &ArchiveMeta,
+) -> Result<(), AppError> {
+    let manifest = rs::stage(paths, j.kind, files, &j.archive, meta)?;
+    let to = j
+        .new_fingerprint
+        .clone()
+        .ok_or_else(|| AppError::Refused("the journal names no new key".into()))?;
+    // Stage can take a while; an SDK may have rewritten the key meanwhile (it does so at
+    // every start while an env var injects one). Swapping now would drop that key.
+    if rs::fingerprint_in(&paths.dir, j.kind).as_deref() != Some(j.old_fingerprint.as_str()) {
+        return Err(AppError::Refused(format!(
+            "the key in {} changed while the rotation was being prepared; nothing was swapped — look at it with `capiscio-tui show {}` and try again",
+            paths.dir.display(),
+            j.identity_id
+        )));
+    }
+    rs::verify_staged(
+        paths,
+        j.kind,
+        &manifest,
+        &to,
+        &j.old_fingerprint,
+        &j.archive,
+    )
+    .map_err(AppError::Refused)?;
+    j.manifest = manifest;
+    j.phase = Phase::Staged;
+    rs::write_journal(paths, j)?;
+    rs::exchange(paths)?;
+    j.phase = Phase::Swapped;
+    rs::write_journal(paths, j)?;
+    rs::discard(paths, j.kind, None)?;
+    j.phase = match j.op {
+        Op::Rotate => Phase::Done,
+        Op::Rollback => Phase::RolledBack,
+    };
+    j.manifest.clear();
+    rs::write_journal(paths, j)?;
+    Ok(())
+}
+
+/// Whether an interrupted swap ended with the exchange carried out or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// The journal's new key is current and the leftovers are gone.
+    Exchanged,
+    /// The old key is current; the staging directory is gone; phase `abandoned`.
+    NotExchanged,
+}
+
+/// Brings an interrupted swap (a rotation's or a rollback's) to a consistent end,
+/// judging by the journal and checking it against the disk. `finish`: carry out an
+/// exchange that was staged completely but not done (resume) instead of dropping it.
+/// Every step is idempotent: killed anywhere, running it again continues.
+fn settle(paths: &Paths, j: &mut Journal, finish: bool) -> Result<Settled, AppError> {
+    rs::repair_missing_dir(paths)?;
+    let kind = j.kind;
+    let current = rs::fingerprint_in(&paths.dir, kind);
+    let to = j.new_fingerprint.clone();
+    if current.is_some() && current == to {
+        if j.phase < Phase::Swapped {
+            j.phase = Phase::Swapped;
+            rs::write_journal(paths, j)?;
+        }
+        if !rs::keys_held(&paths.dir, kind)
+            .archived
+            .contains(&j.old_fingerprint)
+        {
+            return Err(AppError::Refused(format!(
+                "{} holds the new key but its archive lacks the replaced key {}; not touching anything — inspect it with `capiscio-tui archive list {}`",
+                paths.dir.display(),
+                j.old_fingerprint,
+                j.identity_id
+            )));
+        }
+        rs::discard(paths, kind, None)?;
+        return Ok(Settled::Exchanged);
+    }
+    if current.as_deref() != Some(j.old_fingerprint.as_str()) {
+        return Err(AppError::Refused(format!(
+            "{} holds neither the replaced key ({}) nor the new one; not touching it — inspect it with `capiscio-tui show {}`",
+            paths.dir.display(),
+            j.old_fingerprint,
+            j.identity_id
+        )));
+    }
+    if j.phase >= Phase::Swapped && j.phase != Phase::Abandoned {
+        return Err(AppError::Refused(format!(
+            "the journal of {} says the keys were swapped, but {} still holds the replaced key; not touching it — inspect it with `capiscio-tui show {}`",
+            j.identity_id,
+            paths.dir.display(),
+            j.identity_id
+        )));
+    }
+    if finish
+        && j.phase == Phase::Staged
+        && let Some(to) = to.as_deref()
+        && rs::verify_staged(paths, kind, &j.manifest, to, &j.old_fingerprint, &j.archive).is_ok()
+    {
+        rs::exchange(paths)?;
+        j.phase = Phase::Swapped;
+        rs::write_journal(paths, j)?;
+        rs::discard(paths, kind, None)?;
+        return Ok(Settled::Exchanged);
+    }
+    // Recorded before anything is deleted: a half-deleted staging directory is never
+    // mistaken for a staged one.
+    if j.phase != Phase::Abandoned {
+        j.phase = Phase::Abandoned;
+        j.manifest.clear();
+        rs::write_journal(paths, j)?;
+    }
+    rs::discard(paths, kind, to.as_deref())?;
+    Ok(Settled::NotExchanged)
+}
+
+/// A swap that failed before its exchange (disk full, read-only, a refused file): drop
+/// what was staged and leave no interrupted journal behind. When even the journal cannot
+/// be written, remove it — the old key never moved, so there is nothing to resume.
+fn abandon_unswapped(paths: &Paths, j: &mut Journal) {
+    if rs::discard(paths, j.kind, j.new_fingerprint.as_deref()).is_err() {
+        return; // doctor reports the leftover; the journal still explains it
+    }
+    j.phase = Phase::Abandoned;
+    j.manifest.clear();
+    if rs::write_journal(paths, j).is_err() {
+        let _ = std::fs::remove_file(&paths.journal);
+    }
+}
+
+/// The new key's files plus the archive record of the key it replaces.
+fn rotation_files(
     paths: &Paths,
     j: &mut Journal,
     old: &crate::core::key::PublicKey,
     new: &KeyPair,
     now: i64,
-) -> Result<(), AppError> {
+) -> (Vec<NewFile>, ArchiveMeta) {
     let files = new_layout(&paths.dir, j.kind, old, new, j.mode, j.grace_until);
+    j.new_fingerprint = Some(new.public().fingerprint());
+    j.new_did = Some(new.public().did_key());
     let meta = ArchiveMeta {
         fingerprint: j.old_fingerprint.clone(),
         did: j.old_did.clone(),
@@ -273,26 +415,48 @@ fn swap(
         compromised: j.mode == Mode::Emergency,
         seq: 0,
     };
-    rs::stage(paths, j.kind, &files, &j.archive, &meta)?;
-    j.new_fingerprint = Some(new.public().fingerprint());
-    j.new_did = Some(new.public().did_key());
-    j.phase = Phase::Staged;
-    rs::write_journal(paths, j)?;
-    rs::failpoint("journal-staged");
-    rs::exchange(paths)?;
-    j.phase = Phase::Swapped;
-    rs::write_journal(paths, j)?;
-    rs::failpoint("journal-swapped");
-    finish_swap(paths, j, now)
+    (files, meta)
 }
 
-fn finish_swap(paths: &Paths, j: &mut Journal, now: i64) -> Result<(), AppError> {
-    rs::cleanup(paths)?;
-    j.phase = Phase::Done;
-    j.set(StepId::ArchiveAndGenerate, StepState::Done, now);
-    rs::write_journal(paths, j)?;
-    rs::failpoint("journal-done");
-    Ok(())
+/// Runs the swap; on failure, leaves a clean state and says which one.
+fn swap_or_explain(
+    paths: &Paths,
+    j: &mut Journal,
+    files: &[NewFile],
+    meta: &ArchiveMeta,
+) -> Result<(), AppError> {
+    let Err(e) = swap(paths, j, files, meta) else {
+        return Ok(());
+    };
+    let current = rs::fingerprint_in(&paths.dir, j.kind);
+    if current.is_some() && current == j.new_fingerprint {
+        return Err(AppError::Refused(format!(
+            "{e} — the new key is already in place and the old one archived; finish with `capiscio-tui rotate {} --resume`",
+            j.identity_id
+        )));
+    }
+    abandon_unswapped(paths, j);
+    let what = match j.op {
+        Op::Rotate => "the rotation",
+        Op::Rollback => "the rollback",
+    };
+    Err(AppError::Refused(format!(
+        "{e} — {what} stopped before any key was replaced: {} still holds key {}, nothing was lost",
+        paths.dir.display(),
+        j.old_fingerprint
+    )))
+}
+
+/// The exact commands that finish or undo an unfinished swap.
+fn unfinished(j: &Journal) -> String {
+    let what = match j.op {
+        Op::Rotate => "a rotation",
+        Op::Rollback => "a rollback",
+    };
+    format!(
+        "{what} of {0} was interrupted; finish it with `capiscio-tui rotate {0} --resume` or undo it with `capiscio-tui rotate {0} --rollback`",
+        j.identity_id
+    )
 }
 
 /// Runs a rotation end to end (the caller has shown the plan and got confirmation).
@@ -305,13 +469,14 @@ pub async fn execute(
     let dir = identity_dir(found)?;
     let paths = Paths::for_dir(&dir);
     let _lock = rs::lock(&paths, &found.identity.id)?;
-    if let Some(prev) = rs::read_journal(&paths)?
-        && prev.interrupted()
-    {
-        return Err(AppError::Refused(format!(
-            "a rotation of {} was interrupted; finish it with `capiscio-tui rotate {} --resume` or undo it with `--rollback`",
-            found.identity.id, found.identity.id
-        )));
+    if let Some(mut prev) = rs::read_journal(&paths)? {
+        if prev.interrupted() {
+            return Err(AppError::Refused(unfinished(&prev)));
+        }
+        // A finished journal with a leftover staging directory: tidy it (guarded).
+        if sfs_exists(&paths.staging) {
+            settle(&paths, &mut prev, false)?;
+        }
     }
     let old = crate::app::export::load_key(ctx, found)?;
     let mut j = Journal::new(
@@ -331,21 +496,27 @@ pub async fn execute(
         opts.capture_format.as_str(),
     );
     j.set(StepId::ReviewImpact, StepState::Done, ctx.now);
-    rs::write_journal(&paths, &j)?;
-    rs::failpoint("journal-started");
     let new = crate::app::generate::fresh_key()?;
-    if let Err(e) = swap(&paths, &mut j, old.public(), &new, ctx.now) {
-        // Failed before the exchange (disk full, read-only, …): the old key never moved.
-        // Tidy up so nothing looks interrupted; if even that fails, doctor and --rollback cope.
-        if j.phase < Phase::Swapped && rs::cleanup(&paths).is_ok() {
-            j.phase = Phase::RolledBack;
-            let _ = rs::write_journal(&paths, &j);
-        }
-        return Err(e);
+    let (files, meta) = rotation_files(&paths, &mut j, old.public(), &new, ctx.now);
+    // Nothing has changed yet if this first write fails (disk full): no journal, no trace.
+    if let Err(e) = rs::write_journal(&paths, &j) {
+        let _ = std::fs::remove_file(&paths.journal);
+        return Err(AppError::Refused(format!(
+            "{e} — the rotation did not start; {} still holds key {}",
+            dir.display(),
+            j.old_fingerprint
+        )));
     }
+    swap_or_explain(&paths, &mut j, &files, &meta)?;
+    j.set(StepId::ArchiveAndGenerate, StepState::Done, ctx.now);
+    rs::write_journal(&paths, &j)?;
     drop(old);
     continue_steps(ctx, &paths, &mut j, client, opts.new_agent).await?;
     Ok(j)
+}
+
+fn sfs_exists(p: &Path) -> bool {
+    crate::store::fs::exists(p)
 }
 
 /// Finishes an interrupted swap (judging by what is on disk, not only the journal) and
@@ -358,50 +529,57 @@ pub async fn resume(
 ) -> Result<Journal, AppError> {
     let dir = identity_dir(found)?;
     let paths = Paths::for_dir(&dir);
-    let _lock = rs::lock(&paths, &found.identity.id)?;
+    let lock = rs::lock(&paths, &found.identity.id)?;
     let mut j = rs::read_journal(&paths)?.ok_or_else(|| {
         AppError::Refused(format!("no rotation of {} to resume", found.identity.id))
     })?;
+    if j.op == Op::Rollback {
+        if j.interrupted() && settle(&paths, &mut j, true)? == Settled::Exchanged {
+            j.phase = Phase::RolledBack;
+            rs::write_journal(&paths, &j)?;
+            return Ok(j);
+        }
+        if j.phase == Phase::Abandoned {
+            // The rollback never swapped: carry it out now, as asked the first time.
+            drop(lock);
+            rollback(ctx, found)?;
+            return rs::read_journal(&paths)?.ok_or_else(|| {
+                AppError::Refused(format!("no rotation of {} to resume", found.identity.id))
+            });
+        }
+        return Err(AppError::Refused(format!(
+            "the last operation on {} was a finished rollback; there is nothing to resume — start a new rotation if you want one",
+            j.identity_id
+        )));
+    }
     if j.phase == Phase::RolledBack {
         return Err(AppError::Refused(format!(
             "the last rotation of {} was rolled back; start a new one",
             j.identity_id
         )));
     }
-    rs::repair_missing_dir(&paths)?;
-    if j.phase < Phase::Done {
-        let current = rs::fingerprint_in(&paths.dir, j.kind);
-        if current.is_some() && current == j.new_fingerprint {
-            finish_swap(&paths, &mut j, ctx.now)?;
-        } else if current.as_deref() == Some(j.old_fingerprint.as_str()) {
-            let staged_ok = j.phase == Phase::Staged
-                && rs::fingerprint_in(&paths.staging, j.kind)
-                    .is_some_and(|f| Some(&f) == j.new_fingerprint.as_ref())
-                && rs::fingerprint_in(
-                    &paths.staging.join(rs::ARCHIVE_DIR).join(&j.archive),
-                    j.kind,
-                )
-                .as_deref()
-                    == Some(j.old_fingerprint.as_str());
-            if staged_ok {
-                rs::exchange(&paths)?;
-                j.phase = Phase::Swapped;
+    if j.interrupted() || j.phase == Phase::Abandoned {
+        match settle(&paths, &mut j, true)? {
+            Settled::Exchanged => {
+                j.phase = Phase::Done;
+                j.manifest.clear();
+                j.set(StepId::ArchiveAndGenerate, StepState::Done, ctx.now);
                 rs::write_journal(&paths, &j)?;
-                finish_swap(&paths, &mut j, ctx.now)?;
-            } else {
+            }
+            Settled::NotExchanged => {
                 // Staging never completed: start it again with a fresh key.
                 let old = disk::load_secret_file(&secret_ref(&paths.dir, j.kind))?;
                 let new = crate::app::generate::fresh_key()?;
-                swap(&paths, &mut j, old.public(), &new, ctx.now)?;
+                j.phase = Phase::Started;
+                let (files, meta) = rotation_files(&paths, &mut j, old.public(), &new, ctx.now);
+                rs::write_journal(&paths, &j)?;
+                swap_or_explain(&paths, &mut j, &files, &meta)?;
+                j.set(StepId::ArchiveAndGenerate, StepState::Done, ctx.now);
+                rs::write_journal(&paths, &j)?;
             }
-        } else {
-            return Err(AppError::Refused(format!(
-                "{} holds neither the old key ({}) nor the new one; not touching it — inspect it with `capiscio-tui show {}`",
-                paths.dir.display(),
-                j.old_fingerprint,
-                j.identity_id
-            )));
         }
+    } else if sfs_exists(&paths.staging) {
+        settle(&paths, &mut j, false)?;
     }
     continue_steps(ctx, &paths, &mut j, client, new_agent).await?;
     Ok(j)
@@ -602,7 +780,16 @@ async fn move_to_new_agent(
             ));
         }
     }
-    let target = paths.dir.with_file_name(&new_id);
+    let valid = crate::core::ids::IdentityId::parse(&new_id)
+        .map_err(|e| format!("the registry's new agent id is unusable as a directory: {e}"))?;
+    let parent = paths.dir.parent().unwrap_or(Path::new("."));
+    let target = crate::store::create::identity_path(parent, &valid);
+    if crate::store::fs::exists(&target) {
+        return Err(format!(
+            "{} already exists; not replacing it",
+            target.display()
+        ));
+    }
     std::fs::rename(&paths.dir, &target).map_err(|e| {
         format!(
             "moving {} to {}: {e}",
@@ -670,44 +857,71 @@ pub struct Rollback {
     pub notes: Vec<String>,
 }
 
-/// Restores the newest archived key (archiving the current one, so nothing is lost).
+/// Restores the key that was current before the newest rotation (archiving the
+/// current one, so nothing is lost). An interrupted rotation that never swapped is
+/// simply dropped; an interrupted rollback is finished.
 pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
     let dir = identity_dir(found)?;
     let paths = Paths::for_dir(&dir);
     let _lock = rs::lock(&paths, &found.identity.id)?;
-    rs::repair_missing_dir(&paths)?;
-    let mut journal = rs::read_journal(&paths)?;
     let kind = found.identity.kind;
-    let current = disk::load_secret_file(&secret_ref(&dir, kind)).ok();
-    if let Some(j) = journal.as_mut()
-        && j.phase < Phase::Swapped
-        && current
-            .as_ref()
-            .map(|k| k.public().fingerprint())
-            .as_deref()
-            == Some(j.old_fingerprint.as_str())
-    {
-        // The swap never happened: drop the staging directory and we are back.
-        rs::cleanup(&paths)?;
-        j.phase = Phase::RolledBack;
-        rs::write_journal(&paths, j)?;
-        return Ok(Rollback {
-            id: found.identity.id.clone(),
-            restored_fingerprint: j.old_fingerprint.clone(),
-            restored_did: j.old_did.clone(),
-            archived_as: None,
-            notes: vec![
-                "the interrupted rotation had not swapped keys yet; the old key was never replaced"
-                    .into(),
-            ],
-        });
+    if let Some(mut j) = rs::read_journal(&paths)? {
+        let pending =
+            j.interrupted() || sfs_exists(&paths.staging) || sfs_exists(&rs::aside_path(&paths));
+        match (j.op, pending) {
+            (Op::Rotate, true) => {
+                if settle(&paths, &mut j, false)? == Settled::NotExchanged {
+                    j.phase = Phase::RolledBack;
+                    rs::write_journal(&paths, &j)?;
+                    return Ok(Rollback {
+                        id: found.identity.id.clone(),
+                        restored_fingerprint: j.old_fingerprint.clone(),
+                        restored_did: j.old_did.clone(),
+                        archived_as: None,
+                        notes: vec![
+                            "the interrupted rotation had not swapped keys yet; the old key was never replaced"
+                                .into(),
+                        ],
+                    });
+                }
+                if j.phase < Phase::Done {
+                    j.phase = Phase::Done;
+                    j.manifest.clear();
+                    rs::write_journal(&paths, &j)?;
+                }
+                // The rotation had swapped: undo it below like a finished one.
+            }
+            (Op::Rollback, true) if settle(&paths, &mut j, true)? == Settled::Exchanged => {
+                j.phase = Phase::RolledBack;
+                rs::write_journal(&paths, &j)?;
+                return Ok(Rollback {
+                    id: found.identity.id.clone(),
+                    restored_fingerprint: j.new_fingerprint.clone().unwrap_or_default(),
+                    restored_did: j.new_did.clone().unwrap_or_default(),
+                    archived_as: Some(j.archive.clone()),
+                    notes: vec!["finished the interrupted rollback".into()],
+                });
+            }
+            // An interrupted rollback that never swapped is done now, below.
+            _ => {}
+        }
     }
-    let cur_fp = current.as_ref().map(|k| k.public().fingerprint());
+    let current = disk::load_secret_file(&secret_ref(&dir, kind)).map_err(|e| {
+        AppError::Refused(format!(
+            "the current key of {} cannot be read ({e}); rolling back would archive nothing — fix it first (`capiscio-tui doctor`)",
+            found.identity.id
+        ))
+    })?;
+    let cur_fp = current.public().fingerprint();
+    // The key before the newest rotation: a key archived by a rollback is the one that
+    // was rolled away from, never the one to go back to.
     let entry = rs::list_archive(&dir, kind)
         .into_iter()
         .rev()
         .find(|e| {
-            e.key_ok && e.meta.as_ref().map(|m| Some(&m.fingerprint)) != Some(cur_fp.as_ref())
+            e.key_ok
+                && e.meta.as_ref().is_none_or(|m| m.reason != "rollback")
+                && e.meta.as_ref().map(|m| m.fingerprint.as_str()) != Some(cur_fp.as_str())
         })
         .ok_or_else(|| {
             AppError::Refused(format!(
@@ -746,7 +960,8 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
     let mut notes = Vec::new();
     // The card and did.txt as they were with that key; its badge if it still has one.
     for name in [AGENT_CARD, DID_TXT, disk::AGENT_BADGE] {
-        if let Ok(bytes) = std::fs::read(archived_dir.join(name)) {
+        if let Ok(text) = crate::store::fs::read_small_text(&archived_dir.join(name)) {
+            let bytes = text.as_bytes().to_vec();
             let mode = if name == disk::AGENT_BADGE {
                 0o600
             } else {
@@ -769,29 +984,38 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
         ));
     }
     notes.push("if the registry was given the rolled-back key, register the restored key again (`capiscio-tui register`) or fix it in the dashboard".into());
-    let archive_name = rs::archive_name(
-        ctx.now,
-        cur_fp.as_deref().unwrap_or("unknown"),
-        "-rolled-back",
-    );
+    let archive_name = rs::archive_name(ctx.now, &cur_fp, "-rolled-back");
     let meta = ArchiveMeta {
-        fingerprint: cur_fp.clone().unwrap_or_default(),
-        did: current
-            .as_ref()
-            .map(|k| k.public().did_key())
-            .unwrap_or_default(),
+        fingerprint: cur_fp.clone(),
+        did: current.public().did_key(),
         archived_at: ctx.now,
         reason: "rollback".into(),
         compromised: false,
         seq: 0,
     };
-    rs::stage(&paths, kind, &files, &archive_name, &meta)?;
-    rs::exchange(&paths)?;
-    rs::cleanup(&paths)?;
-    if let Some(j) = journal.as_mut() {
-        j.phase = Phase::RolledBack;
-        rs::write_journal(&paths, j)?;
+    let mut j = Journal::new(
+        &found.identity.id,
+        kind,
+        &dir.display().to_string(),
+        Mode::Planned,
+        ctx.now,
+        current.public(),
+        0,
+        None,
+        "env",
+    );
+    j.op = Op::Rollback;
+    j.grace_until = None;
+    j.archive = archive_name.clone();
+    j.new_fingerprint = Some(restored.public().fingerprint());
+    j.new_did = Some(restored.public().did_key());
+    for id in StepId::ALL.iter() {
+        j.set(*id, StepState::Skipped("rollback".into()), ctx.now);
     }
+    rs::write_journal(&paths, &j).map_err(|e| {
+        AppError::Refused(format!("{e} — the rollback did not start; nothing changed"))
+    })?;
+    swap_or_explain(&paths, &mut j, &files, &meta)?;
     Ok(Rollback {
         id: found.identity.id.clone(),
         restored_fingerprint: restored.public().fingerprint(),
@@ -807,7 +1031,7 @@ pub fn note_capture(found: &Found, exported: &crate::core::key::PublicKey, now: 
         return;
     }
     let paths = Paths::for_dir(Path::new(&found.identity.location));
-    let Ok(_lock) = rs::lock(&paths, &found.identity.id) else {
+    let Ok(_lock) = rs::lock_within(&paths, &found.identity.id, LOCK_PATIENCE) else {
         return;
     };
     if let Ok(Some(mut j)) = rs::read_journal(&paths)
@@ -845,7 +1069,13 @@ pub fn purge_archive(
 ) -> Result<Purged, AppError> {
     let dir = identity_dir(found)?;
     let paths = Paths::for_dir(&dir);
-    let _lock = rs::lock(&paths, &found.identity.id)?;
+    let _lock = rs::lock_within(&paths, &found.identity.id, LOCK_PATIENCE)?;
+    if rs::archive_is_symlink(&dir) {
+        return Err(AppError::Refused(format!(
+            "{}/archive is a symlink; capiscio-tui does not delete through links — replace it with the directory itself",
+            dir.display()
+        )));
+    }
     let mut removed = Vec::new();
     let mut kept = 0;
     for e in rs::list_archive(&dir, found.identity.kind) {
@@ -885,7 +1115,7 @@ pub fn end_grace(found: &Found, now: i64, early: bool) -> Result<GraceEnded, App
     }
     let dir = PathBuf::from(&found.identity.location);
     let paths = Paths::for_dir(&dir);
-    let _lock = rs::lock(&paths, id)?;
+    let _lock = rs::lock_within(&paths, id, LOCK_PATIENCE)?;
     let path = dir.join(AGENT_CARD);
     if crate::store::fs::is_symlink(&path) {
         return Err(AppError::Refused(format!(

@@ -33,8 +33,8 @@ pub fn generate(
         Some(i) => i.clone(),
         None => app::generate::fresh_uuid()?,
     };
-    if !ids::is_safe_id(&id) {
-        return Err(app::AppError::InvalidId(id).into());
+    if let Err(e) = ids::IdentityId::parse(&id) {
+        return Err(app::AppError::InvalidId(e.to_string()).into());
     }
     app::keyring::generate(ctx, &k, req.kind, &id, key)?;
     let did = key.public().did_key();

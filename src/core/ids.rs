@@ -16,16 +16,63 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     )
 }
 
+/// An identity id that is safe to become one path component: 1–128 characters of
+/// `A-Z a-z 0-9 . _ -`, not starting with a dot. UUIDs, names like `billing-agent` and
+/// the SDKs' own ids all qualify. The store builds identity paths only from this type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdentityId(String);
+
+/// Why a string is not an [`IdentityId`] — described by shape, never quoted (it could be
+/// anything a user pasted, a key included).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("an identity id cannot be empty")]
+    Empty,
+    #[error("an identity id has at most 128 characters (this one has {0})")]
+    TooLong(usize),
+    #[error("an identity id cannot start with a dot")]
+    LeadingDot,
+    #[error(
+        "an identity id may only contain letters, digits, `.`, `_` and `-` (character {0} is not one)"
+    )]
+    BadChar(usize),
+}
+
+impl IdentityId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.is_empty() {
+            return Err(IdError::Empty);
+        }
+        let chars = s.chars().count();
+        if chars > 128 {
+            return Err(IdError::TooLong(chars));
+        }
+        if s.starts_with('.') {
+            return Err(IdError::LeadingDot);
+        }
+        if let Some(i) = s
+            .chars()
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(IdError::BadChar(i + 1));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdentityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Names we accept for identity directories: no path tricks, nothing a shell mangles.
 pub fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id != "."
-        && id != ".."
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    IdentityId::parse(id).is_ok()
 }
 
 /// `2024-12-10T00:00:00Z` for a Unix time (proleptic Gregorian, UTC).
@@ -211,8 +258,29 @@ mod tests {
     #[test]
     fn safe_ids() {
         assert!(is_safe_id("my-agent_001.v2"));
-        for bad in ["", ".", "..", "../x", "a/b", ".hidden", "a b", "a\nb"] {
+        for bad in [
+            "", ".", "..", "../x", "a/b", ".hidden", "a b", "a\nb", "é", "a\0b",
+        ] {
             assert!(!is_safe_id(bad), "{bad:?}");
         }
+        let long = "a".repeat(128);
+        assert!(is_safe_id(&long));
+        assert_eq!(
+            IdentityId::parse(&format!("{long}b")),
+            Err(IdError::TooLong(129))
+        );
+        for good in [
+            "11111111-1111-4111-8111-111111111111",
+            "billing-agent",
+            "_auto",
+            "v1.2",
+        ] {
+            assert_eq!(IdentityId::parse(good).unwrap().as_str(), good);
+        }
+        // The message never quotes what it was given.
+        let e = IdentityId::parse("secret/key-material")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
     }
 }

@@ -384,7 +384,21 @@ pub enum Phase {
     Swapped,
     /// Staging dir removed.
     Done,
+    /// A rotation undone, or a rollback finished.
     RolledBack,
+    /// The swap never happened (it failed or was interrupted before the exchange and
+    /// its staging directory was dropped): the old key is current, nothing changed.
+    Abandoned,
+}
+
+/// What a journal's swap does: a rotation puts a fresh key in place; a rollback puts an
+/// archived one back. Both go through the same stage → exchange → clean-up phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    #[default]
+    Rotate,
+    Rollback,
 }
 
 /// The rotation journal: everything needed to finish, roll back or resume a rotation.
@@ -410,6 +424,12 @@ pub struct Journal {
     /// Things worth telling later (badge revoked, agent moved to a new id, …).
     #[serde(default)]
     pub notes: Vec<String>,
+    #[serde(default)]
+    pub op: Op,
+    /// Every path of the complete staging directory, recorded (with phase `staged`)
+    /// before the exchange: a staging directory missing any of them is never swapped in.
+    #[serde(default)]
+    pub manifest: Vec<String>,
 }
 
 impl Journal {
@@ -451,6 +471,8 @@ impl Journal {
                 })
                 .collect(),
             notes: Vec::new(),
+            op: Op::Rotate,
+            manifest: Vec::new(),
         }
     }
 

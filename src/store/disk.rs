@@ -4,11 +4,13 @@
 use crate::core::badge;
 use crate::core::export::{AGENT_VAR, SERVER_VAR};
 use crate::core::identity::{BadgeInfo, Code, FileInfo, Identity, Kind, Problem, Source};
+use crate::core::ids::IdentityId;
 use crate::core::jwk::{self, KidStatus};
 use crate::core::key::{KeyPair, PublicKey};
 use crate::core::pem;
 use crate::core::status;
-use crate::store::fs::{self as sfs, Overwrite, ReadError, WriteError};
+use crate::store::create;
+use crate::store::fs::{self as sfs, ReadError, WriteError};
 use std::path::{Path, PathBuf};
 
 pub const AGENT_PRIVATE: &str = "private.jwk";
@@ -729,90 +731,76 @@ pub fn load_secret_file(secret: &SecretRef) -> Result<KeyPair, LoadError> {
 }
 
 /// Writes a new agent identity in the layout capiscio-core's Init writes: dir 0700,
-/// `private.jwk` 0600, `public.jwk` 0644 (both go-jose layout), optional agent card.
-/// The private key goes last-but-one and refuses to replace an existing key.
+/// `private.jwk` 0600, `public.jwk` 0644 (both go-jose layout), optional agent card —
+/// all at once (see [`crate::store::create`]), refusing to replace an existing key.
 pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
-    sfs::refuse_symlinks(&dir.join(AGENT_PRIVATE))?;
-    refuse_existing(&[dir.join(AGENT_PRIVATE), dir.join(AGENT_PUBLIC)])?;
-    let fresh = !dir.exists();
-    sfs::create_private_dir(dir)?;
-    undo_on_error(dir, fresh, || write_agent_files(dir, key, card))
-}
-
-/// A failed write (disk full, read-only) must not leave a half identity behind: remove a
-/// directory this call created. Pre-existing directories are left as they were.
-fn undo_on_error(
-    dir: &Path,
-    fresh: bool,
-    write: impl FnOnce() -> Result<(), WriteError>,
-) -> Result<(), WriteError> {
-    let r = write();
-    if r.is_err() && fresh {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    r
-}
-
-fn write_agent_files(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
-    sfs::write_atomic(
-        &dir.join(AGENT_PRIVATE),
-        jwk::to_go_private(key).as_bytes(),
-        0o600,
-        Overwrite::Refuse,
-    )?;
-    sfs::write_atomic(
-        &dir.join(AGENT_PUBLIC),
-        jwk::to_go_public(key.public()).as_bytes(),
-        0o644,
-        Overwrite::Refuse,
-    )?;
+    let mut files = vec![
+        create::File {
+            name: AGENT_PRIVATE,
+            content: zeroize::Zeroizing::new(jwk::to_go_private(key).as_bytes().to_vec()),
+            mode: 0o600,
+        },
+        create::File {
+            name: AGENT_PUBLIC,
+            content: zeroize::Zeroizing::new(jwk::to_go_public(key.public()).into_bytes()),
+            mode: 0o644,
+        },
+    ];
     if let Some(card) = card {
-        sfs::write_atomic(
-            &dir.join(AGENT_CARD),
-            card.as_bytes(),
-            0o644,
-            Overwrite::Allow,
-        )?;
+        files.push(create::File {
+            name: AGENT_CARD,
+            content: zeroize::Zeroizing::new(card.as_bytes().to_vec()),
+            mode: 0o644,
+        });
     }
-    Ok(())
+    write_identity(dir, &files)
 }
 
 /// Writes a new MCP server identity as the MCP SDK does: `private_key.pem` (PKCS#8 v1,
 /// 0600), `public_key.pem` (SPKI), `did.txt` (the did:key, no trailing newline).
 pub fn write_server(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
-    sfs::refuse_symlinks(&dir.join(SERVER_PRIVATE))?;
-    refuse_existing(&[dir.join(SERVER_PRIVATE)])?;
-    let fresh = !dir.exists();
-    sfs::create_private_dir(dir)?;
-    undo_on_error(dir, fresh, || write_server_files(dir, key))
+    let files = [
+        create::File {
+            name: SERVER_PRIVATE,
+            content: zeroize::Zeroizing::new(pem::encode_private(key).as_bytes().to_vec()),
+            mode: 0o600,
+        },
+        create::File {
+            name: SERVER_PUBLIC,
+            content: zeroize::Zeroizing::new(pem::encode_public(key.public()).into_bytes()),
+            mode: 0o644,
+        },
+        create::File {
+            name: DID_TXT,
+            content: zeroize::Zeroizing::new(key.public().did_key().into_bytes()),
+            mode: 0o644,
+        },
+    ];
+    write_identity(dir, &files)
 }
 
-fn write_server_files(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
-    sfs::write_atomic(
-        &dir.join(SERVER_PRIVATE),
-        pem::encode_private(key).as_bytes(),
-        0o600,
-        Overwrite::Refuse,
-    )?;
-    sfs::write_atomic(
-        &dir.join(SERVER_PUBLIC),
-        pem::encode_public(key.public()).as_bytes(),
-        0o644,
-        Overwrite::Allow,
-    )?;
-    sfs::write_atomic(
-        &dir.join(DID_TXT),
-        key.public().did_key().as_bytes(),
-        0o644,
-        Overwrite::Allow,
-    )?;
-    Ok(())
-}
-
-fn refuse_existing(paths: &[PathBuf]) -> Result<(), WriteError> {
-    match paths.iter().find(|p| sfs::exists(p)) {
-        Some(p) => Err(WriteError::Exists { path: p.clone() }),
-        None => Ok(()),
+/// A new directory is created whole; an existing one (a keyring identity's, which holds
+/// only a marker) gets the files added one by one, the private key first refused if present.
+fn write_identity(dir: &Path, files: &[create::File]) -> Result<(), WriteError> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(WriteError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("not an identity directory path"),
+        });
+    };
+    let id = IdentityId::parse(&name.to_string_lossy()).map_err(|e| WriteError::Io {
+        path: parent.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    if sfs::is_symlink(dir) {
+        return Err(WriteError::Symlink {
+            path: dir.to_path_buf(),
+        });
+    }
+    if sfs::exists(dir) {
+        create::add_to_existing(dir, files)
+    } else {
+        create::create_identity(parent, &id, files).map(drop)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Adapters: the file system layouts, the environment, and the merge of both.
 
+pub mod create;
 pub mod disk;
 pub mod env;
 pub mod fs;

@@ -73,22 +73,69 @@ pub struct Lock {
 }
 
 pub fn lock(paths: &Paths, id: &str) -> Result<Lock, RotateError> {
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&paths.lock)
-        .map_err(io_err(format!("cannot open lock {}", paths.lock.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Lock { _file: file }),
-        Err(fs::TryLockError::WouldBlock) => Err(RotateError::Busy {
-            id: id.into(),
-            lock: paths.lock.display().to_string(),
-        }),
-        Err(fs::TryLockError::Error(e)) => {
-            Err(io_err(format!("cannot lock {}", paths.lock.display()))(e))
+    lock_within(paths, id, std::time::Duration::ZERO)
+}
+
+/// Like [`lock`], but waits up to `patience` for another process to finish: short
+/// operations (a fix, a purge, a capture note) queue behind each other instead of failing.
+pub fn lock_within(
+    paths: &Paths,
+    id: &str,
+    patience: std::time::Duration,
+) -> Result<Lock, RotateError> {
+    let file = open_lock_file(&paths.lock)?;
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(RotateError::Busy {
+                    id: id.into(),
+                    lock: paths.lock.display().to_string(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(io_err(format!("cannot lock {}", paths.lock.display()))(e));
+            }
         }
     }
+}
+
+/// Opens (creating) a lock file without following a symlink: a planted link must not
+/// make us create a file somewhere else. `flock` dies with the process, so a crash
+/// never leaves a stale lock behind; the empty file itself is harmless.
+pub fn open_lock_file(path: &Path) -> Result<File, RotateError> {
+    let mut opts = fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+        #[cfg(target_os = "linux")]
+        opts.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32,
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    if sfs::is_symlink(path) {
+        return Err(RotateError::Refused(format!(
+            "{} is a symlink; capiscio-tui does not follow links for its lock files",
+            path.display()
+        )));
+    }
+    opts.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(40) {
+            RotateError::Refused(format!(
+                "{} is a symlink; capiscio-tui does not follow links for its lock files — remove the link",
+                path.display()
+            ))
+        } else {
+            io_err(format!("cannot open lock {}", path.display()))(e)
+        }
+    })
 }
 
 pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
@@ -111,23 +158,6 @@ pub fn write_journal(paths: &Paths, j: &Journal) -> Result<(), RotateError> {
     let text = serde_json::to_string_pretty(j).map_err(|e| RotateError::Refused(e.to_string()))?;
     sfs::write_atomic(&paths.journal, text.as_bytes(), 0o600, Overwrite::Allow)?;
     Ok(())
-}
-
-/// Test hook: with `CAPISCIO_TUI_FAILPOINT=<name>` the process announces the point on
-/// stderr and waits there to be killed; `CAPISCIO_TUI_STEP_DELAY_MS` slows every point
-/// so that kills at random instants land inside the rotation. Inert otherwise.
-pub fn failpoint(name: &str) {
-    if let Ok(ms) = std::env::var("CAPISCIO_TUI_STEP_DELAY_MS")
-        && let Ok(ms) = ms.parse::<u64>()
-    {
-        std::thread::sleep(std::time::Duration::from_millis(ms.min(10_000)));
-    }
-    if std::env::var("CAPISCIO_TUI_FAILPOINT").is_ok_and(|v| v.split(',').any(|p| p == name)) {
-        eprintln!("failpoint reached: {name}");
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
-    }
 }
 
 /// Files that carry (or are bound to) the key: archived on rotation, never carried over.
@@ -170,29 +200,25 @@ pub struct NewFile {
     pub mode: u32,
 }
 
-/// Builds the complete new identity directory in `paths.staging`.
+/// Builds the complete new identity directory in `paths.staging` and returns its
+/// manifest: every path in it, relative to it. The caller records the manifest in the
+/// journal before the exchange; [`verify_staged`] trusts a staging directory only when
+/// all of it is there.
 pub fn stage(
     paths: &Paths,
     kind: Kind,
     files: &[NewFile],
     archive_name: &str,
     meta: &ArchiveMeta,
-) -> Result<(), RotateError> {
-    if paths.staging.exists() {
-        fs::remove_dir_all(&paths.staging)
-            .map_err(io_err("cannot clear an old staging directory"))?;
+) -> Result<Vec<String>, RotateError> {
+    if sfs::exists(&paths.staging) {
+        // A leftover that was never exchanged; refused if it holds a key kept nowhere else.
+        discard(paths, kind, None)?;
     }
     sfs::create_private_dir(&paths.staging)?;
-    failpoint("stage-begin");
     for f in files {
-        sfs::write_atomic(
-            &paths.staging.join(&f.name),
-            &f.content,
-            f.mode,
-            Overwrite::Refuse,
-        )?;
+        write_new(&paths.staging.join(&f.name), &f.content, f.mode)?;
     }
-    failpoint("stage-new-key-written");
     // Archive the old key material (and the card / did.txt as they were).
     let archive = paths.staging.join(ARCHIVE_DIR);
     sfs::create_private_dir(&archive)?;
@@ -206,9 +232,10 @@ pub fn stage(
         if (is_key_material(kind, &name) || name == AGENT_CARD || name == DID_TXT)
             && e.file_type().is_ok_and(|t| t.is_file())
         {
-            let bytes =
-                Zeroizing::new(fs::read(e.path()).map_err(io_err(format!("cannot read {name}")))?);
-            sfs::write_atomic(&entry.join(&name), &bytes, 0o600, Overwrite::Refuse)?;
+            // Capped: a 1 GiB "agent card" is refused here, not copied into the archive.
+            let text = sfs::read_small_text(&e.path())
+                .map_err(|err| RotateError::Refused(format!("cannot archive {name}: {err}")))?;
+            write_new(&entry.join(&name), text.as_bytes(), 0o600)?;
         }
     }
     let mut meta = meta.clone();
@@ -219,13 +246,7 @@ pub fn stage(
         .map_or(1, |s| s + 1);
     let meta_text =
         serde_json::to_string_pretty(&meta).map_err(|e| RotateError::Refused(e.to_string()))?;
-    sfs::write_atomic(
-        &entry.join(ARCHIVE_META),
-        meta_text.as_bytes(),
-        0o600,
-        Overwrite::Refuse,
-    )?;
-    failpoint("stage-archived");
+    write_new(&entry.join(ARCHIVE_META), meta_text.as_bytes(), 0o600)?;
     // Everything else comes along by hard link: earlier archives, org_id.txt, ….
     let written: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     for e in
@@ -241,18 +262,163 @@ pub fn stage(
     sfs::sync_dir(&entry).map_err(io_err("cannot sync the archive"))?;
     sfs::sync_dir(&archive).map_err(io_err("cannot sync the archive"))?;
     sfs::sync_dir(&paths.staging).map_err(io_err("cannot sync the staging directory"))?;
-    failpoint("stage-complete");
+    let mut manifest = Vec::new();
+    walk(&paths.staging, "", &mut manifest)?;
+    Ok(manifest)
+}
+
+/// Creates a file that must not exist yet, durably. Inside a staging directory the
+/// directory is the unit of atomicity, so no temp-and-rename per file is needed.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RotateError> {
+    use std::io::Write;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    let wrap = |source| {
+        RotateError::Write(sfs::WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let mut f = opts.open(path).map_err(wrap)?;
+    f.write_all(bytes).map_err(wrap)?;
+    // The umask may have narrowed (or, never, widened) the mode asked for.
+    sfs::set_mode(path, mode).map_err(wrap)?;
+    f.sync_all().map_err(wrap)
+}
+
+/// Every path under `dir` (relative, `/`-separated; directories end in `/`).
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), RotateError> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io_err(format!("cannot read {}", dir.display())))?
+        .collect::<Result<_, _>>()
+        .map_err(io_err(format!("cannot read {}", dir.display())))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel = format!("{prefix}{name}");
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(format!("{rel}/"));
+            walk(&e.path(), &format!("{rel}/"), out)?;
+        } else {
+            out.push(rel);
+        }
+    }
     Ok(())
 }
 
-/// Hard-links a file (or, recursively, a directory) into the staging tree.
+/// A staging directory is trusted for an exchange only when it is complete: every path
+/// of its manifest is there, it holds the key `to` and archives the key `from`, and
+/// every archive entry of the identity directory came along.
+pub fn verify_staged(
+    paths: &Paths,
+    kind: Kind,
+    manifest: &[String],
+    to: &str,
+    from: &str,
+    archive_name: &str,
+) -> Result<(), String> {
+    if manifest.is_empty() {
+        return Err("the journal records no manifest of the staging directory".into());
+    }
+    let mut present = Vec::new();
+    walk(&paths.staging, "", &mut present).map_err(|e| e.to_string())?;
+    if let Some(missing) = manifest.iter().find(|m| !present.contains(m)) {
+        return Err(format!("the staging directory lacks {missing}"));
+    }
+    if fingerprint_in(&paths.staging, kind).as_deref() != Some(to) {
+        return Err("the staging directory does not hold the new key".into());
+    }
+    let entry = paths.staging.join(ARCHIVE_DIR).join(archive_name);
+    if fingerprint_in(&entry, kind).as_deref() != Some(from) {
+        return Err("the staging directory's archive does not hold the replaced key".into());
+    }
+    let staged = keys_held(&paths.staging, kind);
+    for held in keys_held(&paths.dir, kind).all() {
+        if !staged.all().contains(&held) {
+            return Err(format!(
+                "the staging directory lacks the key {held} that the identity directory holds"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The keys a directory holds: its current key and each archived one (fingerprints).
+#[derive(Debug, Default)]
+pub struct KeysHeld {
+    pub current: Option<String>,
+    pub archived: Vec<String>,
+}
+
+impl KeysHeld {
+    pub fn all(&self) -> Vec<String> {
+        self.current
+            .iter()
+            .chain(self.archived.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn keys_held(dir: &Path, kind: Kind) -> KeysHeld {
+    KeysHeld {
+        current: fingerprint_in(dir, kind),
+        archived: list_archive(dir, kind)
+            .into_iter()
+            .filter_map(|e| fingerprint_in(Path::new(&e.path), kind))
+            .collect(),
+    }
+}
+
+/// Removes the staging (and fallback "aside") directory — but only when every key in
+/// it is also held by the identity directory. `unused` names a key that never became
+/// current (the new key of a swap that did not happen) and may go. This check, not the
+/// journal alone, is what keeps a half-deleted or unexpected directory from taking the
+/// only copy of a key with it.
+pub fn discard(paths: &Paths, kind: Kind, unused: Option<&str>) -> Result<(), RotateError> {
+    let kept = keys_held(&paths.dir, kind).all();
+    for p in [paths.staging.clone(), aside_path(paths)] {
+        let Ok(meta) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            let held = keys_held(&p, kind);
+            if let Some(only) = held
+                .all()
+                .into_iter()
+                .find(|k| !kept.contains(k) && Some(k.as_str()) != unused)
+            {
+                return Err(RotateError::Refused(format!(
+                    "{} holds the key {only}, which {} does not; not deleting it — copy it into {}/archive/ or inspect it with `capiscio-tui archive list`",
+                    p.display(),
+                    paths.dir.display(),
+                    paths.dir.display()
+                )));
+            }
+            fs::remove_dir_all(&p).map_err(io_err(format!("cannot remove {}", p.display())))?;
+        } else {
+            fs::remove_file(&p).map_err(io_err(format!("cannot remove {}", p.display())))?;
+        }
+    }
+    let parent = paths.dir.parent().unwrap_or(Path::new("."));
+    sfs::sync_dir(parent).map_err(io_err("cannot sync the parent directory"))?;
+    Ok(())
+}
+
+/// Hard-links a file (or, recursively, a directory) into the staging tree. Never a
+/// copy: a link costs nothing whatever the file's size.
 fn mirror(src: &Path, dst: &Path) -> Result<(), RotateError> {
     let meta =
         fs::symlink_metadata(src).map_err(io_err(format!("cannot stat {}", src.display())))?;
     if meta.is_dir() {
-        if !dst.exists() {
+        if !sfs::exists(dst) {
             fs::create_dir(dst).map_err(io_err(format!("cannot create {}", dst.display())))?;
-            sfs::set_mode(dst, sfs::mode(src).unwrap_or(0o700))
+            sfs::set_mode(dst, sfs::mode_of(&meta).unwrap_or(0o700))
                 .map_err(io_err("cannot set mode"))?;
         }
         for e in fs::read_dir(src).map_err(io_err(format!("cannot read {}", src.display())))? {
@@ -262,15 +428,12 @@ fn mirror(src: &Path, dst: &Path) -> Result<(), RotateError> {
         sfs::sync_dir(dst).map_err(io_err("cannot sync"))?;
         return Ok(());
     }
-    if fs::hard_link(src, dst).is_err() {
-        fs::copy(src, dst).map_err(io_err(format!("cannot copy {}", src.display())))?;
-    }
-    Ok(())
+    // linkat without AT_SYMLINK_FOLLOW: a symlink is linked as the link itself.
+    fs::hard_link(src, dst).map_err(io_err(format!("cannot link {}", src.display())))
 }
 
 /// Swaps the staging directory and the identity directory in one atomic step.
 pub fn exchange(paths: &Paths) -> Result<(), RotateError> {
-    failpoint("before-exchange");
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
@@ -290,7 +453,6 @@ pub fn exchange(paths: &Paths) -> Result<(), RotateError> {
     exchange_by_renames(paths)?;
     let parent = paths.dir.parent().unwrap_or(Path::new("."));
     sfs::sync_dir(parent).map_err(io_err("cannot sync the parent directory"))?;
-    failpoint("after-exchange");
     Ok(())
 }
 
@@ -310,26 +472,19 @@ pub fn aside_path(paths: &Paths) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Removes what is left of the staging directory.
-pub fn cleanup(paths: &Paths) -> Result<(), RotateError> {
-    for p in [paths.staging.clone(), aside_path(paths)] {
-        if fs::symlink_metadata(&p).is_ok() {
-            fs::remove_dir_all(&p).map_err(io_err(format!("cannot remove {}", p.display())))?;
-        }
-    }
-    let parent = paths.dir.parent().unwrap_or(Path::new("."));
-    sfs::sync_dir(parent).map_err(io_err("cannot sync the parent directory"))?;
-    failpoint("after-cleanup");
-    Ok(())
+pub fn archive_is_symlink(dir: &Path) -> bool {
+    sfs::is_symlink(&dir.join(ARCHIVE_DIR))
 }
 
-/// Repairs the fallback's window: identity dir missing but a complete one parked.
+/// Repairs the fallback's window: identity dir missing, the old one parked aside. Only
+/// the fallback leaves that shape; anything else is not ours to guess at.
 pub fn repair_missing_dir(paths: &Paths) -> Result<(), RotateError> {
-    if paths.dir.exists() {
+    let aside = aside_path(paths);
+    if sfs::exists(&paths.dir) || !sfs::exists(&aside) {
         return Ok(());
     }
-    let aside = aside_path(paths);
-    let from = if paths.staging.exists() {
+    // The staging directory was verified complete before the first rename.
+    let from = if sfs::exists(&paths.staging) {
         &paths.staging
     } else {
         &aside
@@ -360,6 +515,10 @@ pub struct ArchiveEntry {
 }
 
 pub fn list_archive(dir: &Path, kind: Kind) -> Vec<ArchiveEntry> {
+    // A symlinked `archive/` points outside the identity: never list (or purge) through it.
+    if archive_is_symlink(dir) {
+        return Vec::new();
+    }
     let Ok(rd) = fs::read_dir(dir.join(ARCHIVE_DIR)) else {
         return Vec::new();
     };

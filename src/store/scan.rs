@@ -190,9 +190,11 @@ pub fn scan(input: &ScanInput) -> Scan {
         f.identity.effective = f.loadable && !f.identity.has_code(Code::NotDiscoverable);
     }
 
-    let agent_target = explicit_key_dir
-        .clone()
-        .or_else(|| agent_id.map(|id| agents_dir(input.home).join(id)));
+    let agent_target = explicit_key_dir.clone().or_else(|| {
+        agent_id
+            .and_then(|id| crate::core::ids::IdentityId::parse(id).ok())
+            .map(|id| crate::store::create::identity_path(&agents_dir(input.home), &id))
+    });
     if let Some(e) = env::inspect_agent(input.env) {
         apply_env(
             &mut scan.found,

@@ -337,8 +337,8 @@ fn generate(
         None => app::generate::fresh_uuid().map_err(|e| e.to_string())?,
     };
     if keyring {
-        if !crate::core::ids::is_safe_id(&id) {
-            return Err(app::AppError::InvalidId(id).to_string());
+        if let Err(e) = crate::core::ids::IdentityId::parse(&id) {
+            return Err(app::AppError::InvalidId(e.to_string()).to_string());
         }
         let k = ctx.keyring().map_err(|e| e.to_string())?;
         app::keyring::generate(ctx, &k, kind, &id, &key).map_err(|e| e.to_string())?;
