@@ -413,8 +413,10 @@ impl RegistryClient {
             return Ok(keys.clone());
         }
         let r = self.get(&[".well-known", "jwks.json"], false).await?;
+        // A small-order key verifies forged signatures under a lax check; never trust one.
         let keys: Vec<IssuerKey> = model::jwks(&success(r)?)
             .into_iter()
+            .filter(|k| !k.key.is_weak())
             .map(|k| IssuerKey {
                 kid: k.kid,
                 key: k.key,
