@@ -631,3 +631,75 @@ fn dev_registry_state_file_survives_restarts() {
         0o600
     );
 }
+
+/// A disk agent known to the dev registry (created directly, without `register`), holding
+/// a registry badge valid for an hour.
+fn quick_agent_with_badge(w: &World, n: u8) -> String {
+    let id = uuid(n);
+    let key = KeyPair::from_seed(&[n; 32]);
+    capiscio_tui::store::disk::write_agent(&w.home.agent_dir(&id), &key, None).unwrap();
+    let public = jwk::to_go_public(key.public());
+    let (code, v) = w.reg.post(
+        "/v1/sdk/agents",
+        &json!({"id": id, "name": format!("agent-{n}"), "status": "active",
+                "did": key.public().did_key(), "publicKey": public})
+        .to_string(),
+        Some(KEY),
+    );
+    assert_eq!(code, 201, "{v}");
+    let now = now();
+    w.dev_badge(&id, now - 10, now + 3600);
+    id
+}
+
+#[test]
+fn an_incomplete_revocation_list_fails_closed() {
+    let w = World::new(&[]);
+    // More badges than the bulk threshold, so the list (not per-badge status) is used.
+    let ids: Vec<String> = (1..=34u8).map(|n| quick_agent_with_badge(&w, n)).collect();
+    // 60 revoked badges elsewhere, served one a page: more pages than the client reads.
+    let now = now();
+    for _ in 0..60 {
+        let (code, v) = w.reg.post(
+            "/_dev/badges",
+            &json!({"agent_id": ids[0], "iat": now - 10, "exp": now + 3600}).to_string(),
+            None,
+        );
+        assert_eq!(code, 200, "{v}");
+        let jti = v["jti"].as_str().unwrap();
+        let (code, _) = w
+            .reg
+            .post(&format!("/v1/badges/{jti}/revoke"), "{}", Some(KEY));
+        assert_eq!(code, 200);
+    }
+    let list = w.status(&[]);
+    assert_eq!(
+        state(&list, &ids[1]),
+        "valid",
+        "sanity: the full list is read"
+    );
+
+    w.reg
+        .fault(json!({"path_prefix": "/v1/revocations", "page_size": 1}));
+    let list = w.status(&[]);
+    for id in &ids {
+        assert_eq!(
+            state(&list, id),
+            "registry-error",
+            "a revocation list cut off after the page cap must not vouch for {id}: {:#}",
+            find(&list, id)
+        );
+    }
+    let reason = find(&list, &ids[1])["badge"]["reason"].to_string();
+    assert!(reason.contains("revocation"), "{reason}");
+
+    // A registry that hands back the same cursor forever.
+    w.reg.clear_faults();
+    w.reg
+        .fault(json!({"path_prefix": "/v1/revocations", "status": 200,
+                       "body": {"revocations": [], "nextCursor": "7"}}));
+    let list = w.status(&[]);
+    for id in &ids {
+        assert_eq!(state(&list, id), "registry-error", "{id}");
+    }
+}

@@ -146,7 +146,23 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
                 let owned: Vec<_> = ids.into_iter().cloned().collect();
                 print(&render::list_table(&owned, &scan.notes, ctx.now))?;
             }
-            Ok(ExitCode::SUCCESS)
+            // An incomplete list must not look complete (JSON has no notes: say it on stderr).
+            let mut incomplete = false;
+            for n in scan
+                .notes
+                .iter()
+                .filter(|n| n.code == crate::core::identity::Code::ScanFailed)
+            {
+                incomplete = true;
+                if as_json {
+                    eprintln!("error: {}", n.message);
+                }
+            }
+            Ok(if incomplete {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Some(Command::Show { id, json: as_json }) => {
             let scan = load(&ctx, ctx.online_by_default())?;

@@ -262,6 +262,7 @@ impl Badge {
 
     /// Whether the badge names this identity: its subject is one of the identity's DIDs
     /// (or the registry did:web of its id), and an embedded key, if any, is this key.
+    /// A self-signed badge must name the did:key of `key` itself (the key held).
     pub fn is_for(&self, dids: &[&str], id: &str, key: Option<&PublicKey>) -> bool {
         let names_us = |d: &str| {
             dids.contains(&d)
@@ -283,6 +284,12 @@ impl Badge {
                 _ => names_us(d),
             }
         });
+        // A self-signed badge proves only possession of the key its subject names: it is
+        // for us when that key is the one we hold (derived from `d`), whatever `kid` says.
+        if self.is_self_signed() {
+            let held = key.is_some_and(|k| did::parse_did_key(&self.sub).is_ok_and(|s| s == *k));
+            return held && key_ok && cnf_ok;
+        }
         names_us(&self.sub) && key_ok && cnf_ok
     }
 }
@@ -404,6 +411,73 @@ mod tests {
         assert!(mk(&d).is_for(&[&d], "a1", Some(key.public())));
         assert!(!mk(&other).is_for(&[&d], "a1", Some(key.public())));
         assert!(mk("did:web:r:agents:a1").is_for(&[&d], "a1", Some(key.public())));
+    }
+
+    /// A self-signed badge claiming `did` with a made-up signature (R = the claimed
+    /// point, S = 0), as anyone can write it without a private key.
+    fn forged_r_is_a_s_is_zero(point: &[u8; 32], iat: i64, exp: i64) -> String {
+        let d = PublicKey::from_bytes(*point).did_key();
+        let header = format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{d}"}}"#);
+        let payload =
+            format!(r#"{{"jti":"j-f","iss":"{d}","sub":"{d}","iat":{iat},"exp":{exp},"ial":"0"}}"#);
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(point);
+        format!(
+            "{}.{}.{}",
+            b64::url_encode(header.as_bytes()),
+            b64::url_encode(payload.as_bytes()),
+            b64::url_encode(&sig)
+        )
+    }
+
+    #[test]
+    fn forged_self_signature_on_a_small_order_key_is_invalid() {
+        let mut identity_point = [0u8; 32];
+        identity_point[0] = 1;
+        let weak = PublicKey::from_bytes(identity_point);
+        let held = KeyPair::from_seed(&[7; 32]);
+        let b = decode(&forged_r_is_a_s_is_zero(&identity_point, 1000, 1300)).unwrap();
+        assert!(b.is_self_signed());
+        assert!(!b.verify_with(&weak));
+        assert_eq!(b.offline_state(1100), BadgeState::SignatureInvalid);
+        // The identity's kid names the weak point; the key actually held is another one.
+        let kid = weak.did_key();
+        let dids = [kid.as_str(), &held.public().did_key()];
+        assert!(!b.is_for(&dids, "a1", Some(held.public())));
+        let v = crate::core::status::classify(
+            &b,
+            b.is_for(&dids, "a1", Some(held.public())),
+            None,
+            1100,
+        );
+        assert!(!v.state.is_good(), "{v:?}");
+    }
+
+    #[test]
+    fn self_signed_badge_is_bound_to_the_held_key_not_the_kid() {
+        let held = KeyPair::from_seed(&[1; 32]);
+        let other = KeyPair::from_seed(&[2; 32]);
+        // Self-signed by the other key (a genuine signature), with the identity's kid
+        // pointing at the other key's did:key.
+        let b = decode(&self_signed(&other, 1000, 1300)).unwrap();
+        assert_eq!(b.offline_state(1100), BadgeState::Valid);
+        let kid = other.public().did_key();
+        let dids = [kid.as_str(), &held.public().did_key()];
+        assert!(!b.is_for(&dids, "a1", Some(held.public())));
+        assert!(
+            !b.is_for(&dids, "a1", None),
+            "no held key: nothing to bind to"
+        );
+        let v = crate::core::status::classify(
+            &b,
+            b.is_for(&dids, "a1", Some(held.public())),
+            None,
+            1100,
+        );
+        assert!(!v.state.is_good(), "{v:?}");
+        // The held key's own self-signed badge still is for it.
+        let mine = decode(&self_signed(&held, 1000, 1300)).unwrap();
+        assert!(mine.is_for(&dids, "a1", Some(held.public())));
     }
 
     #[test]

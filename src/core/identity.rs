@@ -92,6 +92,7 @@ pub enum Code {
     KeyringUnavailable,
     NotDiscoverable,
     TildeInKeyDir,
+    ScanFailed,
 }
 
 impl Code {
@@ -132,6 +133,7 @@ impl Code {
             Self::KeyringUnavailable => "keyring-unavailable",
             Self::NotDiscoverable => "not-discoverable",
             Self::TildeInKeyDir => "tilde-in-key-dir",
+            Self::ScanFailed => "scan-failed",
         }
     }
 }

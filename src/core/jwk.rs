@@ -30,6 +30,8 @@ pub enum JwkError {
     Base64(&'static str),
     #[error("`{member}` decodes to {len} bytes, an Ed25519 key has 32")]
     Length { member: &'static str, len: usize },
+    #[error("`x` is a small-order (weak) point: no one holds its private key")]
+    WeakKey,
 }
 
 /// How a JWK's `kid` relates to the key it sits in.
@@ -183,9 +185,12 @@ pub fn parse_private(text: &str) -> Result<PrivateJwk, JwkError> {
 /// Reads a public JWK; a `d` member, if any, is ignored here.
 pub fn parse_public(text: &str) -> Result<PublicJwk, JwkError> {
     let raw = parse_raw(text)?;
-    let x = raw.x.as_ref().ok_or(JwkError::MissingX)?;
+    let x = decode_public(raw.x.as_ref().ok_or(JwkError::MissingX)?)?;
+    if x.is_weak() {
+        return Err(JwkError::WeakKey);
+    }
     Ok(PublicJwk {
-        x: decode_public(x)?,
+        x,
         kid: kid_of(&raw),
     })
 }

@@ -1,7 +1,7 @@
 //! Ed25519 key material. The seed never leaves a zeroize-on-drop buffer and no
 //! type here prints it: `Debug` shows only the public half.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use zeroize::Zeroizing;
@@ -35,7 +35,16 @@ impl PublicKey {
         crate::core::did::did_key_from_public(self)
     }
 
-    /// Verifies an Ed25519 signature. Points that are not on the curve simply fail.
+    /// Whether this is a small-order ("weak") point: a key nobody holds a secret for,
+    /// under which forged signatures verify with a lax check. Such keys are refused for
+    /// verification. Bytes that are not a curve point at all are not "weak" (they
+    /// simply never verify).
+    pub fn is_weak(&self) -> bool {
+        VerifyingKey::from_bytes(&self.0).is_ok_and(|vk| vk.is_weak())
+    }
+
+    /// Verifies an Ed25519 signature strictly (`verify_strict`: canonical S, no
+    /// small-order R or A). Weak keys and points that are not on the curve simply fail.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         let Ok(sig) = <[u8; 64]>::try_from(signature) else {
             return false;
@@ -43,7 +52,11 @@ impl PublicKey {
         let Ok(vk) = VerifyingKey::from_bytes(&self.0) else {
             return false;
         };
-        vk.verify(message, &Signature::from_bytes(&sig)).is_ok()
+        if vk.is_weak() {
+            return false;
+        }
+        vk.verify_strict(message, &Signature::from_bytes(&sig))
+            .is_ok()
     }
 }
 
@@ -158,5 +171,43 @@ mod tests {
         assert!(kp.public().verify(b"hello", &sig));
         assert!(!kp.public().verify(b"hellO", &sig));
         assert!(!kp.public().verify(b"hello", &sig[..10]));
+    }
+
+    /// The encoding of the identity point (y = 1): small order, so any message "verifies"
+    /// under a lax check with R = the identity and S = 0.
+    const IDENTITY_POINT: [u8; 32] = {
+        let mut b = [0u8; 32];
+        b[0] = 1;
+        b
+    };
+
+    /// R = A (the encoded public point), S = 0: needs no private key.
+    fn r_is_a_s_is_zero(public: &[u8; 32]) -> [u8; 64] {
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(public);
+        sig
+    }
+
+    #[test]
+    fn small_order_public_key_is_weak_and_never_verifies() {
+        let weak = PublicKey::from_bytes(IDENTITY_POINT);
+        assert!(weak.is_weak());
+        assert!(!weak.verify(b"anything", &r_is_a_s_is_zero(&IDENTITY_POINT)));
+        assert!(!weak.verify(b"", &r_is_a_s_is_zero(&IDENTITY_POINT)));
+        // A JWK whose `x` is that point is refused with an error, not a panic.
+        let x = crate::core::b64::url_encode(&IDENTITY_POINT);
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#);
+        assert_eq!(
+            crate::core::jwk::parse_public(&jwk),
+            Err(crate::core::jwk::JwkError::WeakKey)
+        );
+        let good = KeyPair::from_seed(&SEED);
+        assert!(!good.public().is_weak());
+        // The same shape of forgery against a real key fails too.
+        assert!(
+            !good
+                .public()
+                .verify(b"anything", &r_is_a_s_is_zero(good.public().as_bytes()))
+        );
     }
 }

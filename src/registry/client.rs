@@ -21,6 +21,8 @@ pub const DEFAULT_URL: &str = "https://registry.capisc.io";
 pub const API_KEY_HEADER: &str = "X-Capiscio-Registry-Key";
 pub const MAX_BODY: usize = 1024 * 1024;
 pub const JWKS_TTL: Duration = Duration::from_secs(300);
+/// How many pages of `GET /v1/revocations` are read before the list counts as incomplete.
+pub const MAX_REVOCATION_PAGES: usize = 50;
 
 /// Where the API key came from, for the status bar ("key from env").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -95,6 +97,9 @@ pub enum RegistryError {
     BadJson(String),
     #[error("unexpected reply shape from {0}")]
     Shape(String),
+    /// A paged list that could not be read to its end: a partial answer is no answer.
+    #[error("incomplete {0}")]
+    Incomplete(String),
     #[error("API key rejected (HTTP {0})")]
     Unauthorized(u16),
     #[error("no API key: set CAPISCIO_API_KEY")]
@@ -114,6 +119,7 @@ impl RegistryError {
             Self::Redirect(_) => "cross-host redirect refused".into(),
             Self::TooLarge => "reply too large".into(),
             Self::BadJson(_) | Self::Shape(_) => "malformed reply".into(),
+            Self::Incomplete(what) => format!("incomplete {what}"),
             Self::Unauthorized(c) => format!("HTTP {c}"),
             Self::NoApiKey => "no API key".into(),
             Self::Status { code, .. } => format!("HTTP {code}"),
@@ -380,11 +386,13 @@ impl RegistryClient {
         shaped(ok_or_none(r)?, "badge status", model::badge_status)
     }
 
-    /// Every revoked jti, from the paged `GET /v1/revocations` list.
+    /// Every revoked jti, from the paged `GET /v1/revocations` list. Fails closed: a list
+    /// that does not end within [`MAX_REVOCATION_PAGES`] pages, repeats a cursor, or has a
+    /// failed or malformed page is an error, never the partial set.
     pub async fn revoked_jtis(&self) -> Result<HashSet<String>, RegistryError> {
         let mut all = HashSet::new();
         let mut cursor: Option<String> = None;
-        for _ in 0..50 {
+        for _ in 0..MAX_REVOCATION_PAGES {
             let mut q = vec![("since", "1970-01-01T00:00:00Z"), ("limit", "1000")];
             if let Some(c) = &cursor {
                 q.push(("cursor", c.as_str()));
@@ -397,11 +405,18 @@ impl RegistryClient {
                 .ok_or_else(|| RegistryError::Shape("revocations".into()))?;
             all.extend(jtis);
             match next {
-                Some(n) if Some(&n) != cursor.as_ref() => cursor = Some(n),
-                _ => return Ok(all),
+                None => return Ok(all),
+                Some(n) if Some(&n) == cursor.as_ref() => {
+                    return Err(RegistryError::Incomplete(
+                        "revocation list (the registry repeated its page cursor)".into(),
+                    ));
+                }
+                Some(n) => cursor = Some(n),
             }
         }
-        Ok(all)
+        Err(RegistryError::Incomplete(format!(
+            "revocation list (more than {MAX_REVOCATION_PAGES} pages)"
+        )))
     }
 
     /// The registry's badge-signing keys, cached for five minutes.
@@ -413,8 +428,10 @@ impl RegistryClient {
             return Ok(keys.clone());
         }
         let r = self.get(&[".well-known", "jwks.json"], false).await?;
+        // A small-order key verifies forged signatures under a lax check; never trust one.
         let keys: Vec<IssuerKey> = model::jwks(&success(r)?)
             .into_iter()
+            .filter(|k| !k.key.is_weak())
             .map(|k| IssuerKey {
                 kid: k.kid,
                 key: k.key,

@@ -110,7 +110,14 @@ pub struct Fault {
     pub raw: Option<String>,
     /// Apply this many times, then drop the fault (default: forever).
     pub times: Option<u32>,
+    /// Serve paged lists (`/v1/revocations`) at most this many entries a page, whatever
+    /// `limit` the client asks for: a registry whose list outgrows the client's page cap.
+    pub page_size: Option<usize>,
 }
+
+/// A [`Fault::page_size`] handed from the middleware to the list routes.
+#[derive(Debug, Clone, Copy)]
+struct PageSize(usize);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoggedRequest {
@@ -368,7 +375,7 @@ fn needs_key(method: &Method, path: &str) -> bool {
         || (method == Method::POST && path.starts_with("/v1/badges/"))
 }
 
-async fn faults_and_auth(State(st): State<AppState>, req: Request, next: Next) -> Response {
+async fn faults_and_auth(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let presented = req
@@ -408,6 +415,9 @@ async fn faults_and_auth(State(st): State<AppState>, req: Request, next: Next) -
         tokio::time::sleep(st.cfg.latency).await;
     }
     if let Some(f) = &fault {
+        if let Some(n) = f.page_size {
+            req.extensions_mut().insert(PageSize(n.max(1)));
+        }
         if f.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
         }
@@ -870,13 +880,15 @@ async fn revoke(
 
 async fn revocations(
     State(st): State<AppState>,
+    page_size: Option<axum::Extension<PageSize>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let limit: usize = q
         .get("limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(1000)
-        .clamp(1, 1000);
+        .clamp(1, 1000)
+        .min(page_size.map_or(usize::MAX, |p| p.0.0));
     let start: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
     let inner = st.lock();
     let all: Vec<&BadgeRecord> = inner
@@ -891,7 +903,7 @@ async fn revocations(
         .map(|b| json!({ "jti": b.jti, "revokedAt": ids::rfc3339(b.revoked_at.unwrap_or(0)), "reason": b.reason }))
         .collect();
     let mut v = json!({ "revocations": page, "syncedAt": ids::rfc3339(now()) });
-    if start + limit < all.len() {
+    if start.saturating_add(limit) < all.len() {
         v["nextCursor"] = json!((start + limit).to_string());
     }
     Json(v).into_response()

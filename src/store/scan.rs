@@ -75,25 +75,109 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
     out
 }
 
-/// Runs `f` over `items` on all cores; discovery is dominated by many small reads.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// What [`par_map`] returns: the results, and the directories whose inspection
+/// panicked (their identities are missing from the results).
+struct ParOut<R> {
+    results: Vec<R>,
+    failed: Vec<PathBuf>,
+}
+
+/// Test hook (debug builds only, so never in a release binary): inspecting the directory
+/// named by `CAPISCIO_TUI_TEST_SCAN_PANIC` panics, as a bug in an inspector would.
+#[cfg(debug_assertions)]
+fn test_panic_hook(dir: &Path) {
+    if let Some(name) = std::env::var_os("CAPISCIO_TUI_TEST_SCAN_PANIC")
+        && dir.file_name() == Some(name.as_os_str())
+    {
+        panic!(
+            "forced scan panic (CAPISCIO_TUI_TEST_SCAN_PANIC) in {}",
+            dir.display()
+        );
+    }
+}
+
+/// Runs `f` over `items` on all cores; discovery is dominated by many small reads. An
+/// item whose `f` panics is not silently dropped: its directory (`dir_of`) is returned in
+/// `failed`, and every other item's result is kept.
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    dir_of: impl Fn(&T) -> &Path + Sync,
+    f: impl Fn(&T) -> R + Sync,
+) -> ParOut<R> {
+    let one = |item: &T| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(debug_assertions)]
+            test_panic_hook(dir_of(item));
+            f(item)
+        }))
+        .map_err(|_| dir_of(item).to_path_buf())
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if items.len() < 64 || threads < 2 {
-        return items.iter().map(&f).collect();
+    let outcomes: Vec<Result<R, PathBuf>> = if items.len() < 64 || threads < 2 {
+        items.iter().map(one).collect()
+    } else {
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|c| (c, s.spawn(|| c.iter().map(one).collect::<Vec<_>>())))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|(c, h)| {
+                    // Each item is caught above; should the worker itself still die, its
+                    // whole chunk counts as not inspected.
+                    h.join().unwrap_or_else(|_| {
+                        c.iter().map(|i| Err(dir_of(i).to_path_buf())).collect()
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut out = ParOut {
+        results: Vec::with_capacity(outcomes.len()),
+        failed: Vec::new(),
+    };
+    for o in outcomes {
+        match o {
+            Ok(r) => out.results.push(r),
+            Err(dir) => out.failed.push(dir),
+        }
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    out
+}
+
+/// The note for directories whose inspection failed: their identities are not shown.
+fn scan_failed_note(failed: &[PathBuf]) -> Option<Problem> {
+    const NAMED: usize = 10;
+    if failed.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = failed
+        .iter()
+        .take(NAMED)
+        .map(|d| d.display().to_string())
+        .collect();
+    if failed.len() > NAMED {
+        names.push(format!("and {} more", failed.len() - NAMED));
+    }
+    Some(Problem::error(
+        Code::ScanFailed,
+        format!(
+            "{} {} could not be inspected (internal error); the identities in {} are not shown: {}",
+            failed.len(),
+            if failed.len() == 1 {
+                "directory"
+            } else {
+                "directories"
+            },
+            if failed.len() == 1 { "it" } else { "them" },
+            names.join(", ")
+        ),
+        "this is a bug in capiscio-tui: please report it with the output above; `ls` the directories to see their files",
+    ))
 }
 
 fn has_agent_files(dir: &Path) -> bool {
@@ -165,14 +249,23 @@ pub fn scan(input: &ScanInput) -> Scan {
         );
     }
     let targeted = |name: &str, flat: bool| flat || agent_id.is_some_and(|a| a == name);
-    let agents = par_map(&agent_dirs, |(name, path, flat)| {
-        let discoverable = disk::is_uuid(name) || targeted(name, *flat);
-        disk::inspect_agent(path, name, discoverable, input.now)
-    });
+    let agents = par_map(
+        &agent_dirs,
+        |(_, path, _)| path,
+        |(name, path, flat)| {
+            let discoverable = disk::is_uuid(name) || targeted(name, *flat);
+            disk::inspect_agent(path, name, discoverable, input.now)
+        },
+    );
     let server_dirs = home_subdirs(servers_dir(input.home), &mut scan.notes);
-    let servers = par_map(&server_dirs, |(name, path)| {
-        disk::inspect_server(path, name)
-    });
+    let servers = par_map(
+        &server_dirs,
+        |(_, path)| path,
+        |(name, path)| disk::inspect_server(path, name),
+    );
+    let failed: Vec<PathBuf> = agents.failed.into_iter().chain(servers.failed).collect();
+    scan.notes.extend(scan_failed_note(&failed));
+    let (agents, servers) = (agents.results, servers.results);
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
     // directory otherwise would cost thousands of syscalls for nothing.
     let mut seen = HashSet::new();

@@ -72,6 +72,8 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
         run_effect(&ctx, &tx, &mut clipboard, &mut model, Effect::CheckRegistry);
     }
     terminal.draw(|f| view::draw(f, &model, &theme))?;
+    // Test hook, compiled into debug (test) builds only.
+    #[cfg(debug_assertions)]
     if std::env::var_os("CAPISCIO_TUI_TEST_PANIC").is_some() {
         panic!("forced panic (CAPISCIO_TUI_TEST_PANIC) to test terminal restoration");
     }
