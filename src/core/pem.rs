@@ -327,8 +327,7 @@ fn block(text: &str, want: &'static str) -> Result<Zeroizing<Vec<u8>>, PemError>
     }
     let end = format!("-----END {want}-----");
     let mut body = Zeroizing::new(String::new());
-    let mut body_lines = 0;
-    for line in lines {
+    for (body_lines, line) in lines.enumerate() {
         if line == end {
             return b64::std_decode(&body).ok_or_else(|| PemError::Base64 {
                 chars: body.chars().count(),
@@ -347,7 +346,6 @@ fn block(text: &str, want: &'static str) -> Result<Zeroizing<Vec<u8>>, PemError>
             return Err(PemError::Headers);
         }
         body.push_str(line);
-        body_lines += 1;
     }
     Err(PemError::Unterminated { want })
 }
