@@ -10,28 +10,177 @@ use std::fmt::Write as _;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+/// Every message describes the input's shape (which member, its type or length, where
+/// the JSON breaks), never its text: a mangled private JWK still holds the key.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum JwkError {
     #[error("file is empty")]
     Empty,
     #[error("not valid JSON: {0}")]
-    Json(String),
+    Json(JsonFault),
     #[error("JSON is not an object (found {0})")]
     NotAnObject(&'static str),
     #[error("`kty` is {0}, expected \"OKP\"")]
-    Kty(String),
+    Kty(ValueShape),
     #[error("`crv` is {0}, expected \"Ed25519\"")]
-    Crv(String),
+    Crv(ValueShape),
+    #[error("`{member}` is {found}, expected a base64url string")]
+    NotAString {
+        member: &'static str,
+        found: ValueShape,
+    },
     #[error("`x` is missing")]
     MissingX,
     #[error("`d` is missing (this is a public key)")]
     MissingD,
-    #[error("`{0}` is not valid base64url")]
-    Base64(&'static str),
+    #[error(
+        "`{member}` ({len} characters) is not valid base64url: {bad} character(s) outside the base64url alphabet"
+    )]
+    Base64 {
+        member: &'static str,
+        len: usize,
+        bad: usize,
+    },
     #[error("`{member}` decodes to {len} bytes, an Ed25519 key has 32")]
     Length { member: &'static str, len: usize },
     #[error("`x` is a small-order (weak) point: no one holds its private key")]
     WeakKey,
+}
+
+/// Where and how JSON failed to parse: serde's category and position only, because
+/// serde's own text can quote the value it choked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonFault {
+    pub category: JsonCategory,
+    pub line: usize,
+    pub column: usize,
+    pub hint: JsonHint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonCategory {
+    Syntax,
+    /// The text stops inside a value or object.
+    Eof,
+    /// Well-formed JSON of the wrong structure (e.g. a member given twice).
+    Data,
+    Io,
+}
+
+/// A guess at what the non-JSON text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonHint {
+    None,
+    /// A PEM where a JWK belongs.
+    Pem,
+    /// `{'kty': …}`: a Python dict's repr, not JSON.
+    SingleQuotes,
+}
+
+impl JsonFault {
+    pub fn of(err: &serde_json::Error, text: &str) -> Self {
+        use serde_json::error::Category;
+        let t = text.trim_start_matches('\u{feff}').trim_start();
+        let hint = if t.starts_with("-----BEGIN") || t.contains("-----BEGIN ") {
+            JsonHint::Pem
+        } else if t.starts_with('{') && t[1..].trim_start().starts_with('\'') {
+            JsonHint::SingleQuotes
+        } else {
+            JsonHint::None
+        };
+        Self {
+            category: match err.classify() {
+                Category::Syntax => JsonCategory::Syntax,
+                Category::Eof => JsonCategory::Eof,
+                Category::Data => JsonCategory::Data,
+                Category::Io => JsonCategory::Io,
+            },
+            line: err.line(),
+            column: err.column(),
+            hint,
+        }
+    }
+}
+
+impl std::fmt::Display for JsonFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.category {
+            JsonCategory::Syntax => "syntax error",
+            JsonCategory::Eof => "the text ends too early (truncated?)",
+            JsonCategory::Data => "a member is given twice or has an unexpected type",
+            JsonCategory::Io => "read error",
+        };
+        write!(f, "{what} at line {} column {}", self.line, self.column)?;
+        f.write_str(match self.hint {
+            JsonHint::None => "",
+            JsonHint::Pem => "; the value looks like a PEM key, not a JWK",
+            JsonHint::SingleQuotes => {
+                "; it uses single quotes (a Python dict?), JSON needs double quotes"
+            }
+        })
+    }
+}
+
+/// The kind and size of a JSON value, for messages that must not quote it. Only the
+/// handful of well-known JWK `kty`/`crv` names are ever named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueShape {
+    Missing,
+    Known(&'static str),
+    String(usize),
+    Number,
+    Bool,
+    Null,
+    Array,
+    Object,
+}
+
+const KNOWN_NAMES: &[&str] = &[
+    "OKP",
+    "EC",
+    "RSA",
+    "oct",
+    "Ed25519",
+    "Ed448",
+    "X25519",
+    "X448",
+    "P-256",
+    "P-384",
+    "P-521",
+    "secp256k1",
+];
+
+impl ValueShape {
+    pub fn of(value: Option<&serde_json::Value>) -> Self {
+        use serde_json::Value as V;
+        match value {
+            None => Self::Missing,
+            Some(V::String(s)) => KNOWN_NAMES
+                .iter()
+                .find(|k| **k == s.as_str())
+                .map_or(Self::String(s.chars().count()), |k| Self::Known(k)),
+            Some(V::Number(_)) => Self::Number,
+            Some(V::Bool(_)) => Self::Bool,
+            Some(V::Null) => Self::Null,
+            Some(V::Array(_)) => Self::Array,
+            Some(V::Object(_)) => Self::Object,
+        }
+    }
+}
+
+impl std::fmt::Display for ValueShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("missing"),
+            Self::Known(k) => write!(f, "\"{k}\""),
+            Self::String(n) => write!(f, "a {n}-character string"),
+            Self::Number => f.write_str("a number"),
+            Self::Bool => f.write_str("a boolean"),
+            Self::Null => f.write_str("null"),
+            Self::Array => f.write_str("an array"),
+            Self::Object => f.write_str("an object"),
+        }
+    }
 }
 
 /// How a JWK's `kid` relates to the key it sits in.
@@ -40,7 +189,8 @@ pub enum KidStatus {
     /// `kid` is the did:key of `x`, as the SDKs expect.
     Matches,
     Missing,
-    /// Present but not a DID; the agent SDK refuses it.
+    /// Present but not a DID; the agent SDK refuses it. Holds the kid's shape (e.g. "a
+    /// 43-character string"), never its text: a key pasted into `kid` must not be shown.
     NotDid(String),
     /// A DID of another method (e.g. did:web); the SDK accepts it but it is not the key DID.
     OtherMethod(String),
@@ -52,7 +202,9 @@ impl KidStatus {
     pub fn of(kid: Option<&str>, public: &PublicKey) -> Self {
         match kid {
             None => Self::Missing,
-            Some(k) if !k.starts_with("did:") => Self::NotDid(k.to_string()),
+            Some(k) if !k.starts_with("did:") => {
+                Self::NotDid(ValueShape::String(k.chars().count()).to_string())
+            }
             Some(k) if did::method(k) != "key" => Self::OtherMethod(k.to_string()),
             Some(k) => match did::parse_did_key(k) {
                 Ok(pk) if pk == *public => Self::Matches,
@@ -97,14 +249,74 @@ impl PublicJwk {
 struct RawJwk {
     kty: Option<serde_json::Value>,
     crv: Option<serde_json::Value>,
-    x: Option<String>,
-    #[serde(default, deserialize_with = "secret_string")]
-    d: Option<Zeroizing<String>>,
+    x: Option<serde_json::Value>,
+    #[serde(default)]
+    d: Option<SecretMember>,
     kid: Option<serde_json::Value>,
 }
 
-fn secret_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Zeroizing<String>>, D::Error> {
-    Option::<String>::deserialize(de).map(|o| o.map(Zeroizing::new))
+/// `d` as found: the string goes straight into wiped memory; any other JSON type is
+/// consumed without being kept, and only its kind is remembered.
+enum SecretMember {
+    Str(Zeroizing<String>),
+    Other(ValueShape),
+}
+
+impl<'de> Deserialize<'de> for SecretMember {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = SecretMember;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretMember, E> {
+        Ok(SecretMember::Str(Zeroizing::new(v.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<SecretMember, E> {
+        Ok(SecretMember::Str(Zeroizing::new(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretMember, E> {
+        Ok(SecretMember::Other(ValueShape::Bool))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretMember, E> {
+        Ok(SecretMember::Other(ValueShape::Number))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretMember, E> {
+        Ok(SecretMember::Other(ValueShape::Number))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretMember, E> {
+        Ok(SecretMember::Other(ValueShape::Number))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretMember, E> {
+        Ok(SecretMember::Other(ValueShape::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SecretMember, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(SecretMember::Other(ValueShape::Array))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SecretMember, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(SecretMember::Other(ValueShape::Object))
+    }
 }
 
 fn parse_raw(text: &str) -> Result<RawJwk, JwkError> {
@@ -118,21 +330,33 @@ fn parse_raw(text: &str) -> Result<RawJwk, JwkError> {
             // Either a scalar or not JSON at all; let serde say which.
             return match serde_json::from_str::<serde_json::Value>(trimmed) {
                 Ok(_) => Err(JwkError::NotAnObject("a scalar")),
-                Err(e) => Err(JwkError::Json(e.to_string())),
+                Err(e) => Err(JwkError::Json(JsonFault::of(&e, trimmed))),
             };
         }
     }
-    let raw: RawJwk = serde_json::from_str(trimmed).map_err(|e| JwkError::Json(e.to_string()))?;
+    let raw: RawJwk =
+        serde_json::from_str(trimmed).map_err(|e| JwkError::Json(JsonFault::of(&e, trimmed)))?;
     check_str(&raw.kty, "OKP").map_err(JwkError::Kty)?;
     check_str(&raw.crv, "Ed25519").map_err(JwkError::Crv)?;
     Ok(raw)
 }
 
-fn check_str(value: &Option<serde_json::Value>, want: &str) -> Result<(), String> {
+fn check_str(value: &Option<serde_json::Value>, want: &str) -> Result<(), ValueShape> {
     match value {
         Some(serde_json::Value::String(s)) if s == want => Ok(()),
-        Some(v) => Err(v.to_string()),
-        None => Err("missing".to_string()),
+        other => Err(ValueShape::of(other.as_ref())),
+    }
+}
+
+/// `x` as a string, or which type it is instead.
+fn x_str(raw: &RawJwk) -> Result<Option<&str>, JwkError> {
+    match &raw.x {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        other => Err(JwkError::NotAString {
+            member: "x",
+            found: ValueShape::of(other.as_ref()),
+        }),
     }
 }
 
@@ -140,12 +364,23 @@ fn kid_of(raw: &RawJwk) -> Option<String> {
     match &raw.kid {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Null) | None => None,
-        Some(other) => Some(other.to_string()),
+        Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+            Some(v.to_string())
+        }
+        // An array or object may hold anything: keep only its kind (shown as "not a DID").
+        Some(other) => Some(ValueShape::of(Some(other)).to_string()),
     }
 }
 
 fn decode_key(member: &'static str, text: &str) -> Result<Zeroizing<Vec<u8>>, JwkError> {
-    let bytes = b64::url_decode(text).ok_or(JwkError::Base64(member))?;
+    let bytes = b64::url_decode(text).ok_or_else(|| JwkError::Base64 {
+        member,
+        len: text.chars().count(),
+        bad: text
+            .chars()
+            .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=')))
+            .count(),
+    })?;
     if bytes.len() != KEY_LEN {
         return Err(JwkError::Length {
             member,
@@ -167,11 +402,20 @@ fn decode_public(text: &str) -> Result<PublicKey, JwkError> {
 /// through [`PrivateJwk::x_matches`], not as an error, so callers can explain it.
 pub fn parse_private(text: &str) -> Result<PrivateJwk, JwkError> {
     let raw = parse_raw(text)?;
-    let d = raw.d.as_ref().ok_or(JwkError::MissingD)?;
+    let d = match &raw.d {
+        None => return Err(JwkError::MissingD),
+        Some(SecretMember::Other(found)) => {
+            return Err(JwkError::NotAString {
+                member: "d",
+                found: *found,
+            });
+        }
+        Some(SecretMember::Str(d)) => d,
+    };
     let seed = decode_key("d", d)?;
     let mut arr = Zeroizing::new([0u8; KEY_LEN]);
     arr.copy_from_slice(&seed);
-    let x_written = match &raw.x {
+    let x_written = match x_str(&raw)? {
         Some(x) => Some(decode_public(x)?),
         None => None,
     };
@@ -185,7 +429,7 @@ pub fn parse_private(text: &str) -> Result<PrivateJwk, JwkError> {
 /// Reads a public JWK; a `d` member, if any, is ignored here.
 pub fn parse_public(text: &str) -> Result<PublicJwk, JwkError> {
     let raw = parse_raw(text)?;
-    let x = decode_public(raw.x.as_ref().ok_or(JwkError::MissingX)?)?;
+    let x = decode_public(x_str(&raw)?.ok_or(JwkError::MissingX)?)?;
     if x.is_weak() {
         return Err(JwkError::WeakKey);
     }
@@ -288,11 +532,11 @@ mod tests {
         assert!(err("garbage").starts_with("not valid JSON"));
         assert_eq!(
             parse_private(&format!(r#"{{"kty":"EC","crv":"Ed25519","d":"{D}"}}"#)).err(),
-            Some(JwkError::Kty("\"EC\"".into()))
+            Some(JwkError::Kty(ValueShape::Known("EC")))
         );
         assert_eq!(
             parse_private(&format!(r#"{{"kty":"OKP","crv":"X25519","d":"{D}"}}"#)).err(),
-            Some(JwkError::Crv("\"X25519\"".into()))
+            Some(JwkError::Crv(ValueShape::Known("X25519")))
         );
         assert_eq!(
             parse_private(&format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{X}"}}"#)).err(),
@@ -307,7 +551,11 @@ mod tests {
         );
         assert_eq!(
             parse_private(r#"{"kty":"OKP","crv":"Ed25519","d":"!!"}"#).err(),
-            Some(JwkError::Base64("d"))
+            Some(JwkError::Base64 {
+                member: "d",
+                len: 2,
+                bad: 2
+            })
         );
         assert_eq!(
             parse_public(r#"{"kty":"OKP","crv":"Ed25519"}"#).err(),
@@ -332,7 +580,10 @@ mod tests {
         ))
         .unwrap();
         assert!(!q.x_matches());
-        assert_eq!(q.kid_status(), KidStatus::NotDid("key-1".into()));
+        assert_eq!(
+            q.kid_status(),
+            KidStatus::NotDid("a 5-character string".into())
+        );
         let w = parse_private(&format!(
             r#"{{"kty":"OKP","crv":"Ed25519","d":"{D}","x":"{X}","kid":"did:web:a.b:agents:c"}}"#
         ))
@@ -352,5 +603,85 @@ mod tests {
                 r#"{{"kty": "OKP", "crv": "Ed25519", "d": "{D}", "x": "{X}", "kid": "{DID}"}}"#
             )
         );
+    }
+
+    /// Every 16-character window of `secret` that shows up in `text`.
+    fn leaked(text: &str, secret: &str) -> Option<String> {
+        let s: Vec<char> = secret.chars().collect();
+        s.windows(16)
+            .map(|w| w.iter().collect::<String>())
+            .find(|w| text.contains(w.as_str()))
+    }
+
+    /// Malformed variants of a real key: each error names the member and the shape,
+    /// never the value.
+    #[test]
+    fn errors_never_quote_the_key() {
+        let good = format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{D}","x":"{X}","kid":"{DID}"}}"#);
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+        let cases: Vec<(String, &str)> = vec![
+            (good[..good.len() / 2].to_string(), "ends too early"),
+            (good.replace('"', "'"), "single quotes"),
+            (
+                good.replace(r#""kty":"OKP""#, &format!(r#""kty":"{D}""#)),
+                "`kty` is a 43-character string",
+            ),
+            (
+                good.replace(r#""crv":"Ed25519""#, &format!(r#""crv":"{D}""#)),
+                "`crv` is a 43-character string",
+            ),
+            (
+                good.replace(&format!(r#""d":"{D}""#), &format!(r#""d":["{D}"]"#)),
+                "`d` is an array",
+            ),
+            (
+                good.replace(&format!(r#""x":"{X}""#), &format!(r#""x":{{"v":"{D}"}}"#)),
+                "`x` is an object",
+            ),
+            (
+                good.replace(D, &format!("{}!{}", &D[..20], &D[21..])),
+                "1 character(s) outside",
+            ),
+            (good.replace(D, &format!("{D}AAAA")), "decodes to 35 bytes"),
+            (good.replace(D, &D[..40]), "decodes to 30 bytes"),
+            (
+                good.replace(
+                    &format!(r#""d":"{D}","#),
+                    &format!(r#""d":"{D}","d":"{D}","#),
+                ),
+                "given twice",
+            ),
+            (format!("{good} {D}"), "syntax error at line 1"),
+            (format!(r#"{{"kty":"OKP","d":"{D}"#), "ends too early"),
+            (
+                format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{D}" "x":"{X}"}}"#),
+                "syntax error",
+            ),
+            (pem.to_string(), "looks like a PEM"),
+            (D.to_string(), "syntax error"),
+        ];
+        for (input, expect) in &cases {
+            let msg = parse_private(input).unwrap_err().to_string();
+            assert!(msg.contains(expect), "{expect:?} not in {msg:?}");
+            assert_eq!(leaked(&msg, D), None, "{msg}");
+            assert_eq!(
+                leaked(
+                    &msg,
+                    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g"
+                ),
+                None,
+                "{msg}"
+            );
+        }
+        // `d` pasted into `kid`: reported by shape only.
+        let p = parse_private(&good.replace(DID, D)).unwrap();
+        let status = format!("{:?}", p.kid_status());
+        assert_eq!(leaked(&status, D), None, "{status}");
+        let public = parse_public(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":{{"d":"{D}"}}}}"#
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(public, "`x` is an object, expected a base64url string");
     }
 }

@@ -475,7 +475,7 @@ pub fn describe_kid(status: &KidStatus) -> String {
     match status {
         KidStatus::Matches => "matches the key".into(),
         KidStatus::Missing => "is missing".into(),
-        KidStatus::NotDid(k) => format!("`{k}` is not a DID"),
+        KidStatus::NotDid(shape) => format!("is {shape}, not a DID"),
         KidStatus::OtherMethod(k) => format!("{k} is not a did:key"),
         KidStatus::WrongKey(k) => format!("{k} names a different key"),
     }
@@ -548,34 +548,39 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
     let id = resolved.clone().unwrap_or_else(|| dir_name.to_string());
     let mut loadable = false;
     let key = match private_text {
-        Ok(text) => match pem::parse_private(&text) {
-            Ok((key, shape)) => {
-                loadable = !shape.escaped_newlines;
-                if shape.escaped_newlines {
-                    problems.push(Problem::error(
+        Ok(text) => {
+            match pem::parse_private(&text) {
+                Ok((key, shape)) => {
+                    loadable = !shape.escaped_newlines;
+                    if shape.escaped_newlines {
+                        problems.push(Problem::error(
                         Code::PemEscaped,
                         format!("{SERVER_PRIVATE} holds literal \\n sequences: the MCP SDK unescapes only the env var and fails to load this file"),
                         format!("rewrite it with real newlines: `capiscio-tui export {id} --format pem`"),
                     ));
-                }
-                if shape.pkcs8_v2 {
-                    problems.push(Problem::warning(
+                    }
+                    if shape.pkcs8_v2 {
+                        problems.push(Problem::warning(
                         Code::Pkcs8V2,
                         format!("{SERVER_PRIVATE} is PKCS#8 v2 (public key embedded); OpenSSL 3.0 and some Python builds refuse it"),
                         format!("rewrite it as PKCS#8 v1: `capiscio-tui export {id} --format pem`"),
                     ));
+                    }
+                    Some(key)
                 }
-                Some(key)
-            }
-            Err(e) => {
-                problems.push(Problem::error(
+                Err(e) => {
+                    problems.push(Problem::error(
                     Code::MalformedKey,
-                    format!("{SERVER_PRIVATE}: {e}; MCPServerIdentity.connect() fails at start-up"),
+                    match e {
+                        pem::PemError::OneLine { .. } => format!("{SERVER_PRIVATE}: {e}"),
+                        _ => format!("{SERVER_PRIVATE}: {e}; MCPServerIdentity.connect() fails at start-up"),
+                    },
                     "restore private_key.pem from your secrets manager or a backup",
                 ));
-                None
+                    None
+                }
             }
-        },
+        }
         Err(e) if e.is_not_found() => {
             problems.push(Problem::error(
                 Code::MissingPrivateKey,

@@ -3,7 +3,7 @@
 
 use crate::core::export::{AGENT_VAR, SERVER_VAR};
 use crate::core::identity::{Code, Identity, Kind, Problem, Source};
-use crate::core::jwk::{self, KidStatus};
+use crate::core::jwk::{self, JsonFault, KidStatus};
 use crate::core::key::KeyPair;
 use crate::core::pem;
 use crate::store::disk::{Found, LoadError, SecretRef, describe_kid};
@@ -75,15 +75,17 @@ struct KidOnly {
     kid: Option<serde_json::Value>,
 }
 
-/// What `json.loads` + `.get("kid")` sees: `Err` when not JSON, `Ok(None)` when JSON
-/// but not an object, else the `kid` when it is a string. Parsed without building a
-/// `Value`, so the private `d` is never copied into memory we cannot wipe.
-fn sdk_json_view(value: &str) -> Result<Option<Option<String>>, ()> {
-    serde_json::from_str::<serde::de::IgnoredAny>(value).map_err(|_| ())?;
+/// What `json.loads` + `.get("kid")` sees: `Err` (where and how it breaks, never
+/// serde's text, which can quote the value) when not JSON, `Ok(None)` when JSON but not
+/// an object, else the `kid` when it is a string. Parsed without building a `Value`, so
+/// the private `d` is never copied into memory we cannot wipe.
+fn sdk_json_view(value: &str) -> Result<Option<Option<String>>, JsonFault> {
+    let fault = |e: serde_json::Error| JsonFault::of(&e, value);
+    serde_json::from_str::<serde::de::IgnoredAny>(value).map_err(fault)?;
     if !value.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let k: KidOnly = serde_json::from_str(value).map_err(|_| ())?;
+    let k: KidOnly = serde_json::from_str(value).map_err(fault)?;
     Ok(Some(match k.kid {
         Some(serde_json::Value::String(s)) => Some(s),
         _ => None,
@@ -102,10 +104,10 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
     );
     let sdk_view = sdk_json_view(value);
     let sdk_accepts = match &sdk_view {
-        Err(_) => {
+        Err(fault) => {
             identity.problems.push(Problem::error(
                 Code::EnvInvalid,
-                format!("{AGENT_VAR} is not valid JSON: the SDK logs an error, falls back to disk keys, and may mint a NEW identity"),
+                format!("{AGENT_VAR} is not valid JSON ({fault}): the SDK logs an error, falls back to disk keys, and may mint a NEW identity"),
                 fix.clone(),
             ));
             false
@@ -195,9 +197,14 @@ pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
     let public = match pem::parse_private(value) {
         Ok((key, _)) => Some(*key.public()),
         Err(e) => {
+            let effect = if matches!(e, pem::PemError::OneLine { .. }) {
+                "capiscio-tui cannot check this key"
+            } else {
+                "MCPServerIdentity.connect() raises and the server does not start"
+            };
             identity.problems.push(Problem::error(
                 Code::EnvInvalid,
-                format!("{SERVER_VAR}: {e}; MCPServerIdentity.connect() raises and the server does not start"),
+                format!("{SERVER_VAR}: {e}; {effect}"),
                 format!("re-export the key: `capiscio-tui export <ID> --format env` and set {SERVER_VAR} again"),
             ));
             None
@@ -286,5 +293,52 @@ mod tests {
         let e = env(&[(AGENT_VAR, GOOD)]);
         assert!(!format!("{e:?}").contains("nWGx"));
         assert!(load_secret(&e, AGENT_VAR).is_ok());
+    }
+
+    /// Malformed variants of a real key in both variables: problems describe the shape.
+    #[test]
+    fn problems_never_quote_the_value() {
+        const D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+        const BODY: &str = "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g";
+        let pem_one_line = format!("-----BEGIN PRIVATE KEY----- {BODY} -----END PRIVATE KEY-----");
+        let agent_values = [
+            GOOD.replace('"', "'"),
+            GOOD[..60].to_string(),
+            GOOD.replace("\"kty\":\"OKP\"", &format!("\"kty\":\"{D}\"")),
+            GOOD.replace(
+                "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw",
+                D,
+            ),
+            pem_one_line.clone(),
+            format!("{GOOD} {D}"),
+        ];
+        let server_values = [
+            pem_one_line.clone(),
+            pem_one_line.replace(' ', "\t"),
+            GOOD.to_string(),
+        ];
+        let mut texts = Vec::new();
+        for v in &agent_values {
+            let f = inspect_agent(&env(&[(AGENT_VAR, v)])).unwrap();
+            texts.push(format!("{:?}", f.identity));
+            texts.push(serde_json::to_string(&f.identity).unwrap());
+        }
+        for v in &server_values {
+            let f = inspect_server(&env(&[(SERVER_VAR, v)])).unwrap();
+            assert!(!f.loadable);
+            texts.push(format!("{:?}", f.identity));
+            texts.push(serde_json::to_string(&f.identity).unwrap());
+        }
+        for t in &texts {
+            for secret in [D, BODY] {
+                let chars: Vec<char> = secret.chars().collect();
+                for w in chars.windows(16) {
+                    let w: String = w.iter().collect();
+                    assert!(!t.contains(&w), "{w} leaked in {t}");
+                }
+            }
+        }
+        assert!(texts.iter().any(|t| t.contains("single quotes")));
+        assert!(texts.iter().any(|t| t.contains("replaced by spaces")));
     }
 }
