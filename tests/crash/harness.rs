@@ -29,10 +29,6 @@ const STRUCTURAL: &[&str] = &[
     "unlink",
     "unlinkat",
     "rmdir",
-    "link",
-    "linkat",
-    "mkdir",
-    "mkdirat",
 ];
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -315,8 +311,10 @@ pub fn kill_points(log_text: &str) -> Vec<Point> {
 #[derive(Debug, Clone, Copy)]
 pub enum Sample {
     All,
-    /// Every structural call (rename, unlink, rmdir, link, mkdir) plus every `every`th other.
-    Ci { every: usize },
+    /// Every rename, unlink and rmdir kill point plus every `every`th other one.
+    Ci {
+        every: usize,
+    },
 }
 
 impl Sample {
@@ -575,13 +573,20 @@ pub fn complete_pair(dir: &Path, kind: IdKind) -> Result<Seed, String> {
 #[derive(Debug, Clone, Default)]
 pub struct Held {
     pub current: Option<Seed>,
+    /// The identity's private key file, even when its pair is incomplete.
+    pub current_private: Option<Seed>,
     pub current_err: Option<String>,
     pub archived: BTreeMap<Seed, String>,
 }
 
 impl Held {
     pub fn all(&self) -> BTreeSet<Seed> {
-        self.archived.keys().copied().chain(self.current).collect()
+        self.archived
+            .keys()
+            .copied()
+            .chain(self.current)
+            .chain(self.current_private)
+            .collect()
     }
 }
 
@@ -592,6 +597,11 @@ pub fn held(home: &Path, who: &Ident) -> Held {
         Ok(s) => h.current = Some(s),
         Err(e) => h.current_err = Some(e),
     }
+    let private = match who.kind {
+        IdKind::Agent => "private.jwk",
+        IdKind::Server => "private_key.pem",
+    };
+    h.current_private = seed_from_file(&dir.join(private));
     let arch = dir.join("archive");
     for rel in walk(&arch) {
         let p = arch.join(&rel);
@@ -711,6 +721,8 @@ pub struct Scenario {
 #[derive(Debug, Clone)]
 pub struct Violation {
     pub scenario: String,
+    /// How the starting state was built (commands, and where the killed ones were killed).
+    pub setup: String,
     pub point: String,
     pub call: String,
     pub what: String,
@@ -769,16 +781,39 @@ impl Report {
         s
     }
 
-    pub fn violations_text(&self) -> String {
+    /// One block per (scenario, kill point): the exact reproduction, then every violation.
+    pub fn violations_text(&self, cmd_of: impl Fn(&str) -> String) -> String {
         let mut s = String::new();
+        let mut last: Option<(&str, &str)> = None;
         for v in &self.violations {
-            let _ = writeln!(
-                s,
-                "[{}] killed at {}\n    call:     {}\n    recovery: {}\n    VIOLATION: {}",
-                v.scenario, v.point, v.call, v.recovery, v.what
-            );
+            if last != Some((&v.scenario, &v.point)) {
+                let _ = writeln!(
+                    s,
+                    "\n[{}] killed at {}\n  setup: {}\n  then:  strace -f -e inject={}:signal=SIGKILL:when={} capiscio-tui {}\n  call:  {}\n  recovery: {}",
+                    v.scenario,
+                    v.point,
+                    v.setup,
+                    v.point.split(':').next().unwrap_or(""),
+                    v.point.rsplit('=').next().unwrap_or(""),
+                    cmd_of(&v.scenario),
+                    v.call,
+                    v.recovery
+                );
+                last = Some((&v.scenario, &v.point));
+            }
+            let _ = writeln!(s, "  - {}", v.what);
         }
         s
+    }
+
+    /// Kill points with at least one violation.
+    pub fn failing_points(&self) -> usize {
+        let set: BTreeSet<(&str, &str)> = self
+            .violations
+            .iter()
+            .map(|v| (v.scenario.as_str(), v.point.as_str()))
+            .collect();
+        set.len()
     }
 }
 
@@ -818,11 +853,14 @@ impl Bench {
         (r, kill_points(&text))
     }
 
-    /// Builds the starting state by running the steps; panics if setup fails.
-    pub fn build(&self, steps: &[Step]) {
+    /// Builds the starting state by running the steps (panics if setup fails); returns
+    /// what was done, as shell-like lines.
+    pub fn build(&self, steps: &[Step]) -> Vec<String> {
+        let mut done = Vec::new();
         for st in steps {
             match st {
                 Step::Run(a) => {
+                    done.push(format!("capiscio-tui {}", a.join(" ")));
                     let r = run(&self.home, a);
                     assert!(r.ok(), "setup `{}` failed: {}", a.join(" "), r.brief());
                 }
@@ -834,6 +872,12 @@ impl Bench {
                     let p = pick_point(&pts, pick).unwrap_or_else(|| {
                         panic!("setup `{}`: no kill point {pick:?}", a.join(" "))
                     });
+                    done.push(format!(
+                        "strace -f -e inject={}:signal=SIGKILL:when={} capiscio-tui {}",
+                        p.syscall,
+                        p.n,
+                        a.join(" ")
+                    ));
                     let r = run_killed(&self.home, a, &p);
                     assert!(
                         r.killed(),
@@ -844,12 +888,17 @@ impl Bench {
                     );
                 }
                 Step::Chmod(rel, mode) => {
+                    done.push(format!("chmod {mode:o} ~/{rel}"));
                     fs::set_permissions(self.home.join(rel), fs::Permissions::from_mode(*mode))
                         .unwrap();
                 }
-                Step::Remove(rel) => fs::remove_file(self.home.join(rel)).unwrap(),
+                Step::Remove(rel) => {
+                    done.push(format!("rm ~/{rel}"));
+                    fs::remove_file(self.home.join(rel)).unwrap()
+                }
             }
         }
+        done
     }
 }
 
@@ -891,11 +940,11 @@ fn bytes_of(home: &Path, who: &Ident) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Runs a scenario: baseline, then one SIGKILLed run per sampled kill point.
-pub fn run_scenario(sc: &Scenario, sample: Sample, report: &mut Report) {
+pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
     let t0 = Instant::now();
     let mut st = Stats::default();
     let b = Bench::new();
-    b.build(&sc.setup);
+    let setup_text = b.build(&sc.setup).join("\n      ");
     save(&b.home, &b.template);
 
     let start_held = sc.subject.as_ref().map(|s| held(&b.home, s));
@@ -913,6 +962,7 @@ pub fn run_scenario(sc: &Scenario, sample: Sample, report: &mut Report) {
     allowed.extend(walk(&b.home).iter().map(|p| normalize(p)));
     let ctx = Ctx {
         sc,
+        setup: setup_text.clone(),
         start_held: start_held.as_ref(),
         bystander_bytes: &bystander_bytes,
         allowed: &allowed,
@@ -921,6 +971,7 @@ pub fn run_scenario(sc: &Scenario, sample: Sample, report: &mut Report) {
     if !base.ok() {
         vs.push(Violation {
             scenario: sc.name.clone(),
+            setup: setup_text.clone(),
             point: "baseline (no kill)".into(),
             call: "-".into(),
             what: format!("the command failed without a crash: {}", base.brief()),
@@ -929,7 +980,15 @@ pub fn run_scenario(sc: &Scenario, sample: Sample, report: &mut Report) {
     } else {
         // A clean run must itself satisfy the invariants (no recovery needed).
         let at_kill = sc.subject.as_ref().map(|s| held(&b.home, s));
-        check(&ctx, &b.home, at_kill.as_ref(), "baseline (no kill)", "-", "none", &mut vs);
+        check(
+            &ctx,
+            &b.home,
+            at_kill.as_ref(),
+            "baseline (no kill)",
+            "-",
+            "none",
+            &mut vs,
+        );
     }
 
     let chosen = sample.pick(&points);
@@ -968,8 +1027,33 @@ pub fn run_scenario(sc: &Scenario, sample: Sample, report: &mut Report) {
         st.violations,
         st.secs
     );
-    report.violations.extend(vs);
-    report.stats.push((sc.name.clone(), st));
+    (st, vs)
+}
+
+/// Runs scenarios on `jobs` threads (each has its own HOME); results in list order.
+pub fn run_scenarios(list: &[Scenario], sample: Sample, jobs: usize) -> Report {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(sc) = list.get(i) else { break };
+                    let r = run_scenario(sc, sample);
+                    results.lock().unwrap().push((i, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    let mut report = Report::new();
+    for (i, (st, vs)) in results {
+        report.stats.push((list[i].name.clone(), st));
+        report.violations.extend(vs);
+    }
+    report
 }
 
 /// Enumerates `op` from a scenario's starting state; used to build chains.
@@ -989,7 +1073,10 @@ fn recover(sc: &Scenario, home: &Path) -> (String, usize) {
             runs += 1;
             log.push(format!("resume: {}", r.brief()));
             if !r.ok() {
-                let r = run(home, &args(&["rotate", id, "--rollback", "--yes", "--offline"]));
+                let r = run(
+                    home,
+                    &args(&["rotate", id, "--rollback", "--yes", "--offline"]),
+                );
                 runs += 1;
                 log.push(format!("rollback: {}", r.brief()));
             }
@@ -1016,6 +1103,7 @@ fn recover(sc: &Scenario, home: &Path) -> (String, usize) {
 
 struct Ctx<'a> {
     sc: &'a Scenario,
+    setup: String,
     start_held: Option<&'a Held>,
     bystander_bytes: &'a [(Ident, BTreeMap<String, Vec<u8>>)],
     allowed: &'a BTreeSet<String>,
@@ -1055,6 +1143,7 @@ fn check(
     let mut add = |what: String| {
         vs.push(Violation {
             scenario: sc.name.clone(),
+            setup: ctx.setup.clone(),
             point: point.to_string(),
             call: call.to_string(),
             what,
@@ -1069,12 +1158,18 @@ fn check(
         add("`doctor --json --offline` printed no JSON".into());
     }
     for (id, fix) in interrupted(&dv) {
-        let cmd = fix
-            .split('`')
-            .nth(1)
-            .map(|c| c.split_whitespace().skip(1).map(String::from).collect::<Vec<_>>());
+        let cmd = fix.split('`').nth(1).map(|c| {
+            c.split_whitespace()
+                .skip(1)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        });
         let fixed = cmd.as_ref().is_some_and(|c| {
-            let r = run(home, c);
+            let mut c = c.clone();
+            if !c.iter().any(|a| a == "--offline") {
+                c.push("--offline".into());
+            }
+            let r = run(home, &c);
             r.ok() && interrupted(&doctor_json(home).1).is_empty()
         });
         if fixed {
@@ -1103,7 +1198,7 @@ fn check(
         }
         let mut required: BTreeMap<Seed, String> = BTreeMap::new();
         let mut need = |h: &Held, when: &str| {
-            if let Some(c) = h.current {
+            if let Some(c) = h.current.or(h.current_private) {
                 required
                     .entry(c)
                     .or_insert_with(|| format!("current key {when}"));
@@ -1187,7 +1282,10 @@ fn check(
         };
         // <parent>/<id>/private file, or <parent>/<id>/archive/<entry>/private file.
         (is_parent(2) && comps.len() == 4 && comps[3].starts_with("private"))
-            || (is_parent(2) && comps.len() == 6 && comps[3] == "archive" && comps[5].starts_with("private"))
+            || (is_parent(2)
+                && comps.len() == 6
+                && comps[3] == "archive"
+                && comps[5].starts_with("private"))
     };
     for rel in walk(home) {
         let p = home.join(&rel);
@@ -1199,8 +1297,12 @@ fn check(
         if p.is_file() && !legit(&rel) && holds_secret(&p) && !reported {
             add(format!(
                 "STRAY PRIVATE KEY file ~/{name} (mode {:o}){}: not cleaned by the next run, not reported by doctor",
-                fs::metadata(&p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0),
-                seed_from_file(&p).map(|s| format!(", key {}", fp(&s))).unwrap_or_default()
+                fs::metadata(&p)
+                    .map(|m| m.permissions().mode() & 0o777)
+                    .unwrap_or(0),
+                seed_from_file(&p)
+                    .map(|s| format!(", key {}", fp(&s)))
+                    .unwrap_or_default()
             ));
             continue;
         }
