@@ -42,11 +42,13 @@ fn attributes(kind: Kind, id: &str, key: &KeyPair, now: i64) -> Vec<(&'static st
 fn index_lock(home: &Path) -> Result<crate::store::rotate::Lock, AppError> {
     crate::store::fs::create_private_dir(home)?;
     let paths = crate::store::rotate::Paths::for_dir(&home.join("keyring-index"));
-    Ok(crate::store::rotate::lock_within(
+    let lock = crate::store::rotate::lock_within(
         &paths,
         "the keyring index",
         crate::app::rotate::LOCK_PATIENCE,
-    )?)
+    )?;
+    crate::store::fs::remove_stale_temps_for(&kr::index_path(home));
+    Ok(lock)
 }
 
 /// The per-identity lock that rotation, fixes and imports share.

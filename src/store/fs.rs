@@ -193,9 +193,10 @@ pub fn write_atomic(
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     // tempfile creates the file 0600 regardless of umask, so secrets are never exposed.
+    let prefix = temp_prefix(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".capiscio-tui-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(wrap)?;
     tmp.write_all(bytes).map_err(wrap)?;
@@ -214,6 +215,71 @@ pub fn write_atomic(
         })?,
     }
     sync_dir(dir).map_err(wrap)
+}
+
+const TEMP_MARK: &str = ".capiscio-tui-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Temp files are named after their target (`.<name>.capiscio-tui-XXXXXX.tmp`), so that a
+/// process killed mid-write leaves a leftover that the next holder of the target's lock
+/// can recognise and remove.
+fn temp_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}{TEMP_MARK}")
+}
+
+fn is_temp_of(name: &str, prefix: Option<&str>) -> bool {
+    name.ends_with(TEMP_SUFFIX)
+        && match prefix {
+            Some(p) => name.starts_with(p),
+            None => name.starts_with('.') && name.contains(TEMP_MARK),
+        }
+}
+
+/// Removes leftover temp files of [`write_atomic`] for `target`. Call only while holding
+/// the lock every writer of `target` holds: then no such temp file is in use.
+pub fn remove_stale_temps_for(target: &Path) {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    remove_temps(dir, Some(&temp_prefix(target)));
+}
+
+/// Removes every leftover temp file of [`write_atomic`] directly in `dir` (under the
+/// lock that all writers into `dir` hold).
+pub fn remove_stale_temps_in(dir: &Path) {
+    remove_temps(dir, None);
+}
+
+/// Leftover temp files directly in `dir`, for `doctor` to name.
+pub fn stale_temps_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.filter_map(Result::ok)
+        .filter(|e| is_temp_of(&e.file_name().to_string_lossy(), None))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect()
+}
+
+fn remove_temps(dir: &Path, prefix: Option<&str>) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut removed = false;
+    for e in rd.filter_map(Result::ok) {
+        // file_type() does not follow links: a planted symlink is not ours to remove.
+        if is_temp_of(&e.file_name().to_string_lossy(), prefix)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            removed |= fs::remove_file(e.path()).is_ok();
+        }
+    }
+    if removed {
+        let _ = sync_dir(dir);
+    }
 }
 
 /// Makes a rename durable. Directories cannot be opened for sync on every platform.

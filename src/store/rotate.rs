@@ -87,7 +87,15 @@ pub fn lock_within(
     let deadline = std::time::Instant::now() + patience;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
+            Ok(()) => {
+                // Everything written into the identity directory, and its journal, is
+                // written under this lock: temp files found now are a killed run's.
+                sfs::remove_stale_temps_for(&paths.journal);
+                if !sfs::is_symlink(&paths.dir) {
+                    sfs::remove_stale_temps_in(&paths.dir);
+                }
+                return Ok(Lock { _file: file });
+            }
             Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
