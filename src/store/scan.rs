@@ -40,6 +40,13 @@ pub fn key_dir(env: &EnvSnapshot, cwd: &Path) -> Option<PathBuf> {
 /// directory that exists but cannot be listed becomes a note: its identities would
 /// otherwise vanish from the list without a word.
 fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
+    listing(dir, notes).0
+}
+
+/// [`subdirs`], plus the hidden names beside them (rotation journals and staging
+/// directories), so that inspection opens a journal only where the listing shows one.
+/// The entry type comes from the listing itself; only links are stat'ed.
+fn listing(dir: &Path, notes: &mut Vec<Problem>) -> (Vec<(String, PathBuf)>, disk::Siblings) {
     let rd =
         match std::fs::read_dir(dir) {
             Ok(rd) => rd,
@@ -49,7 +56,7 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
                 ) =>
             {
-                return Vec::new();
+                return Default::default();
             }
             Err(e) => {
                 notes.push(Problem::error(
@@ -60,19 +67,29 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
                     dir.display()
                 ),
             ));
-                return Vec::new();
+                return Default::default();
             }
         };
-    let mut out: Vec<(String, PathBuf)> = rd
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            (!name.starts_with('.') && path.is_dir()).then_some((name, path))
-        })
-        .collect();
+    let mut hidden = disk::Siblings::new();
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            hidden.insert(name);
+            continue;
+        }
+        let is_dir = match e.file_type() {
+            Ok(t) if t.is_dir() => true,
+            Ok(t) if t.is_file() => false,
+            // A link (or an unknown type): whatever it points to decides.
+            _ => e.path().is_dir(),
+        };
+        if is_dir {
+            out.push((name, e.path()));
+        }
+    }
     out.sort();
-    out
+    (out, hidden)
 }
 
 /// Runs `f` over `items` on all cores; discovery is dominated by many small reads.
@@ -137,18 +154,19 @@ pub fn scan(input: &ScanInput) -> Scan {
     }
     let home_subdirs = |dir: PathBuf, notes: &mut Vec<Problem>| {
         if home_err.is_some() {
-            Vec::new()
+            Default::default()
         } else {
-            subdirs(&dir, notes)
+            listing(&dir, notes)
         }
     };
 
     // Agent directories: keys/<id>/, then CAPISCIO_KEY_DIR (flat, plus its subdirs).
-    let mut agent_dirs: Vec<(String, PathBuf, bool)> =
-        home_subdirs(agents_dir(input.home), &mut scan.notes)
-            .into_iter()
-            .map(|(n, p)| (n, p, false))
-            .collect();
+    let (home_agents, agent_siblings) = home_subdirs(agents_dir(input.home), &mut scan.notes);
+    let mut agent_dirs: Vec<(String, PathBuf, bool)> = home_agents
+        .into_iter()
+        .map(|(n, p)| (n, p, false))
+        .collect();
+    let home_agent_count = agent_dirs.len();
     if let Some(kd) = &explicit_key_dir {
         let name = kd
             .file_name()
@@ -165,19 +183,31 @@ pub fn scan(input: &ScanInput) -> Scan {
         );
     }
     let targeted = |name: &str, flat: bool| flat || agent_id.is_some_and(|a| a == name);
-    let agents = par_map(&agent_dirs, |(name, path, flat)| {
-        let discoverable = disk::is_uuid(name) || targeted(name, *flat);
-        disk::inspect_agent(path, name, discoverable, input.now)
-    });
-    let server_dirs = home_subdirs(servers_dir(input.home), &mut scan.notes);
-    let servers = par_map(&server_dirs, |(name, path)| {
-        disk::inspect_server(path, name)
+    let (server_dirs, server_siblings) = home_subdirs(servers_dir(input.home), &mut scan.notes);
+    // One pass over agents and servers together, so the threads share all the work
+    // (two passes left one thread idle while the other finished its half of each).
+    let work: Vec<(usize, bool)> = (0..agent_dirs.len())
+        .map(|i| (i, true))
+        .chain((0..server_dirs.len()).map(|i| (i, false)))
+        .collect();
+    let found = par_map(&work, |&(i, agent)| {
+        if agent {
+            let (name, path, flat) = &agent_dirs[i];
+            let discoverable = disk::is_uuid(name) || targeted(name, *flat);
+            // Journals of keys/<id> sit in keys/, which was listed; the other
+            // directories' parents were not, so they are looked up by name.
+            let siblings = (i < home_agent_count).then_some(&agent_siblings);
+            disk::inspect_agent_in(path, name, discoverable, input.now, siblings)
+        } else {
+            let (name, path) = &server_dirs[i];
+            disk::inspect_server_in(path, name, Some(&server_siblings))
+        }
     });
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
     // directory otherwise would cost thousands of syscalls for nothing.
     let mut seen = HashSet::new();
     let dedup = explicit_key_dir.is_some();
-    for f in agents.into_iter().chain(servers) {
+    for f in found {
         if dedup
             && let Some(d) = f.dir.as_ref().and_then(|d| std::fs::canonicalize(d).ok())
             && !seen.insert((f.identity.kind, d))
