@@ -68,8 +68,12 @@ struct Files {
 }
 
 impl Files {
-    fn open(dir: &Path) -> std::io::Result<Self> {
-        let handle = sfs::DirHandle::open(dir)?;
+    fn open(dir: &Path, parent: Option<&Parent>) -> std::io::Result<Self> {
+        let child = parent.zip(dir.file_name().and_then(|n| n.to_str()));
+        let handle = match child {
+            Some((p, name)) if p.handle.path().join(name) == dir => p.handle.open_child(name)?,
+            _ => sfs::DirHandle::open(dir)?,
+        };
         let listing = handle.list().ok();
         Ok(Self {
             handle,
@@ -145,6 +149,13 @@ impl Files {
 /// from the listing of their parent, so that no journal is looked for where none is.
 pub type Siblings = std::collections::HashSet<String>;
 
+/// The directory holding identity directories, as a scan listed it: identity directories
+/// are opened relative to it, and journals looked for only where its listing shows them.
+pub struct Parent {
+    pub handle: sfs::DirHandle,
+    pub siblings: Siblings,
+}
+
 fn quoted(p: &Path) -> String {
     let s = p.display().to_string();
     if s.bytes()
@@ -165,7 +176,8 @@ fn keyring_only_problem(id: &str) -> Problem {
 }
 
 /// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
-fn check_rotation(dir: &Path, id: &str, siblings: Option<&Siblings>, problems: &mut Vec<Problem>) {
+fn check_rotation(dir: &Path, id: &str, parent: Option<&Parent>, problems: &mut Vec<Problem>) {
+    let siblings = parent.map(|p| &p.siblings);
     let paths = crate::store::rotate::Paths::for_dir(dir);
     let listed = |p: &Path| {
         siblings.is_none_or(|s| {
@@ -401,9 +413,9 @@ pub fn inspect_agent_in(
     id: &str,
     discoverable: bool,
     now: i64,
-    siblings: Option<&Siblings>,
+    parent: Option<&Parent>,
 ) -> Found {
-    let mut fs = match Files::open(dir) {
+    let mut fs = match Files::open(dir, parent) {
         Ok(f) => f,
         Err(e) => return unreadable_dir(dir, id, Kind::Agent, &e),
     };
@@ -584,7 +596,7 @@ pub fn inspect_agent_in(
     .filter_map(|n| fs.info(n))
     .collect();
     check_files(dir, &fs, AGENT_PRIVATE, &files, &mut problems);
-    check_rotation(dir, id, siblings, &mut problems);
+    check_rotation(dir, id, parent, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
             Code::NotDiscoverable,
@@ -695,8 +707,8 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
 }
 
 /// [`inspect_server`] with the hidden names of the parent directory at hand.
-pub fn inspect_server_in(dir: &Path, dir_name: &str, siblings: Option<&Siblings>) -> Found {
-    let mut fs = match Files::open(dir) {
+pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) -> Found {
+    let mut fs = match Files::open(dir, parent) {
         Ok(f) => f,
         Err(e) => return unreadable_dir(dir, dir_name, Kind::McpServer, &e),
     };
@@ -831,7 +843,7 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, siblings: Option<&Siblings>
     let did = did_txt
         .filter(|d| crate::core::did::method(d) == "web")
         .or_else(|| key_did.clone());
-    check_rotation(dir, &id, siblings, &mut problems);
+    check_rotation(dir, &id, parent, &mut problems);
     let mut files: Vec<FileInfo> = [
         SERVER_PRIVATE,
         SERVER_PUBLIC,

@@ -215,6 +215,20 @@ impl DirHandle {
         })
     }
 
+    /// Opens the directory `name` inside `self` (following a link there, like [`Self::open`]):
+    /// a scan opens a thousand identity directories without walking their full paths.
+    pub fn open_child(&self, name: &str) -> io::Result<Self> {
+        let path = self.path.join(name);
+        let (inner, mode) = self.inner.open_child(name, &path)?;
+        Ok(Self { path, inner, mode })
+    }
+
+    /// Whether `name` is a directory, following a link (for entries whose listed type is
+    /// a link or unknown).
+    pub fn is_dir_at(&self, name: &str) -> bool {
+        self.inner.is_dir_at(name)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -328,16 +342,34 @@ mod imp {
 
     impl Dir {
         pub fn open(path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open_in(rfs::CWD, path)
+        }
+
+        pub fn open_child(&self, name: &str, _path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open_in(&self.fd, name)
+        }
+
+        fn open_in<Fd: rustix::fd::AsFd, P: rustix::path::Arg + Copy>(
+            at: Fd,
+            path: P,
+        ) -> io::Result<(Self, Option<u32>)> {
             let flags = OFlags::DIRECTORY | OFlags::CLOEXEC;
-            let (fd, listable) = match rfs::open(path, flags | OFlags::RDONLY, Mode::empty()) {
+            let (fd, listable) = match rfs::openat(&at, path, flags | OFlags::RDONLY, Mode::empty())
+            {
                 Ok(fd) => (fd, true),
-                Err(rustix::io::Errno::ACCESS) => {
-                    (rfs::open(path, flags | OFlags::PATH, Mode::empty())?, false)
-                }
+                Err(rustix::io::Errno::ACCESS) => (
+                    rfs::openat(&at, path, flags | OFlags::PATH, Mode::empty())?,
+                    false,
+                ),
                 Err(e) => return Err(e.into()),
             };
             let mode = rfs::fstat(&fd).ok().map(|st| st.st_mode & 0o7777);
             Ok((Self { fd, listable }, mode))
+        }
+
+        pub fn is_dir_at(&self, name: &str) -> bool {
+            rfs::statat(&self.fd, name, AtFlags::empty())
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
         }
 
         pub fn list(&self) -> io::Result<Vec<super::Entry>> {
@@ -442,6 +474,14 @@ mod imp {
                 },
                 super::mode_of(&meta),
             ))
+        }
+
+        pub fn open_child(&self, _name: &str, path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open(path)
+        }
+
+        pub fn is_dir_at(&self, name: &str) -> bool {
+            self.path.join(name).is_dir()
         }
 
         pub fn list(&self) -> io::Result<Vec<super::Entry>> {

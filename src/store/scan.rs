@@ -5,6 +5,7 @@ use crate::core::export::{AGENT_VAR, SERVER_VAR};
 use crate::core::identity::{Code, Kind, Problem, Severity, Source};
 use crate::store::disk::{self, Found};
 use crate::store::env::{self, AGENT_ID_VAR, EnvSnapshot, KEY_DIR_VAR, SERVER_ID_VAR};
+use crate::store::fs::EntryKind;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -43,12 +44,14 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
     listing(dir, notes).0
 }
 
+type Listing = (Vec<(String, PathBuf)>, Option<disk::Parent>);
+
 /// [`subdirs`], plus the hidden names beside them (rotation journals and staging
 /// directories), so that inspection opens a journal only where the listing shows one.
 /// The entry type comes from the listing itself; only links are stat'ed.
-fn listing(dir: &Path, notes: &mut Vec<Problem>) -> (Vec<(String, PathBuf)>, disk::Siblings) {
+fn listing(dir: &Path, notes: &mut Vec<Problem>) -> Listing {
     let rd =
-        match std::fs::read_dir(dir) {
+        match crate::store::fs::DirHandle::open(dir).and_then(|h| h.list().map(|l| (h, l))) {
             Ok(rd) => rd,
             Err(e)
                 if matches!(
@@ -70,26 +73,26 @@ fn listing(dir: &Path, notes: &mut Vec<Problem>) -> (Vec<(String, PathBuf)>, dis
                 return Default::default();
             }
         };
-    let mut hidden = disk::Siblings::new();
+    let (handle, entries) = rd;
+    let mut siblings = disk::Siblings::new();
     let mut out: Vec<(String, PathBuf)> = Vec::new();
-    for e in rd.filter_map(Result::ok) {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            hidden.insert(name);
+    for e in entries {
+        if e.name.starts_with('.') {
+            siblings.insert(e.name);
             continue;
         }
-        let is_dir = match e.file_type() {
-            Ok(t) if t.is_dir() => true,
-            Ok(t) if t.is_file() => false,
+        let is_dir = match e.kind {
+            EntryKind::Dir => true,
             // A link (or an unknown type): whatever it points to decides.
-            _ => e.path().is_dir(),
+            EntryKind::Symlink | EntryKind::Unknown => handle.is_dir_at(&e.name),
+            EntryKind::File | EntryKind::Special(_) => false,
         };
         if is_dir {
-            out.push((name, e.path()));
+            out.push((e.name.clone(), dir.join(&e.name)));
         }
     }
     out.sort();
-    (out, hidden)
+    (out, Some(disk::Parent { handle, siblings }))
 }
 
 /// Runs `f` over `items` on all cores; discovery is dominated by many small reads.
@@ -161,7 +164,7 @@ pub fn scan(input: &ScanInput) -> Scan {
     };
 
     // Agent directories: keys/<id>/, then CAPISCIO_KEY_DIR (flat, plus its subdirs).
-    let (home_agents, agent_siblings) = home_subdirs(agents_dir(input.home), &mut scan.notes);
+    let (home_agents, agent_parent) = home_subdirs(agents_dir(input.home), &mut scan.notes);
     let mut agent_dirs: Vec<(String, PathBuf, bool)> = home_agents
         .into_iter()
         .map(|(n, p)| (n, p, false))
@@ -183,7 +186,7 @@ pub fn scan(input: &ScanInput) -> Scan {
         );
     }
     let targeted = |name: &str, flat: bool| flat || agent_id.is_some_and(|a| a == name);
-    let (server_dirs, server_siblings) = home_subdirs(servers_dir(input.home), &mut scan.notes);
+    let (server_dirs, server_parent) = home_subdirs(servers_dir(input.home), &mut scan.notes);
     // One pass over agents and servers together, so the threads share all the work
     // (two passes left one thread idle while the other finished its half of each).
     let work: Vec<(usize, bool)> = (0..agent_dirs.len())
@@ -196,11 +199,11 @@ pub fn scan(input: &ScanInput) -> Scan {
             let discoverable = disk::is_uuid(name) || targeted(name, *flat);
             // Journals of keys/<id> sit in keys/, which was listed; the other
             // directories' parents were not, so they are looked up by name.
-            let siblings = (i < home_agent_count).then_some(&agent_siblings);
-            disk::inspect_agent_in(path, name, discoverable, input.now, siblings)
+            let parent = agent_parent.as_ref().filter(|_| i < home_agent_count);
+            disk::inspect_agent_in(path, name, discoverable, input.now, parent)
         } else {
             let (name, path) = &server_dirs[i];
-            disk::inspect_server_in(path, name, Some(&server_siblings))
+            disk::inspect_server_in(path, name, server_parent.as_ref())
         }
     });
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
