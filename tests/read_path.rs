@@ -280,3 +280,15 @@ fn huge_sparse_agent_card_is_refused_fast() {
         assert!(kib < 50 * 1024, "peak RSS {kib} KiB");
     }
 }
+
+#[test]
+fn fifo_dev_registry_state_file() {
+    // The development registry's state file is read through the same capped, non-blocking
+    // primitive: a FIFO there is refused at start instead of blocking it forever.
+    let h = Home::new();
+    let state = h.path().join("state.json");
+    mkfifo(&state);
+    let out = run(&h, &["dev-registry", "--state", state.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+}

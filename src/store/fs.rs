@@ -14,8 +14,8 @@ pub const MAX_SMALL_FILE: u64 = 64 * 1024;
 pub enum ReadError {
     #[error("{path} does not exist")]
     NotFound { path: PathBuf },
-    #[error("{path} is {size} bytes; a key or badge file is under 64 KiB")]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path} is {size} bytes; files of this kind are read only up to {} KiB", max / 1024)]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("{path} is not a regular file ({what}); capiscio-tui reads regular files only")]
     NotAFile { path: PathBuf, what: &'static str },
     #[error(
@@ -129,7 +129,13 @@ pub fn read_small_text(path: &Path) -> Result<Zeroizing<String>, ReadError> {
 
 /// [`read_small_text`], also returning the file's mode.
 pub fn read_small(path: &Path) -> Result<SmallText, ReadError> {
-    imp::read_path(path)
+    imp::read_path(path, MAX_SMALL_FILE)
+}
+
+/// [`read_small_text`] with another cap, for the few files that are not keys (the
+/// development registry's state).
+pub fn read_text_capped(path: &Path, max: u64) -> Result<Zeroizing<String>, ReadError> {
+    imp::read_path(path, max).map(|r| r.text)
 }
 
 /// Reads at most `size`-as-announced bytes (or, for a file that reports size 0, up to
@@ -137,12 +143,14 @@ pub fn read_small(path: &Path) -> Result<SmallText, ReadError> {
 fn read_capped(
     path: &Path,
     size: u64,
+    max: u64,
     mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
 ) -> Result<Zeroizing<String>, ReadError> {
-    if size > MAX_SMALL_FILE {
+    if size > max {
         return Err(ReadError::TooLarge {
             path: path.to_path_buf(),
             size,
+            max,
         });
     }
     // The size fstat reported is read in one call; a file reporting 0 (procfs-like) or
@@ -151,14 +159,15 @@ fn read_capped(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            if buf.len() as u64 > MAX_SMALL_FILE {
+            if buf.len() as u64 > max {
                 return Err(ReadError::TooLarge {
                     path: path.to_path_buf(),
                     size: filled as u64,
+                    max,
                 });
             }
-            let mut bigger =
-                Zeroizing::new(vec![0u8; (buf.len() * 4).min(MAX_SMALL_FILE as usize + 1)]);
+            let cap = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
+            let mut bigger = Zeroizing::new(vec![0u8; buf.len().saturating_mul(4).min(cap)]);
             bigger[..filled].copy_from_slice(&buf[..filled]);
             buf = bigger;
         }
@@ -296,7 +305,7 @@ mod imp {
         }
     }
 
-    fn read_fd(fd: OwnedFd, path: &Path) -> Result<SmallText, ReadError> {
+    fn read_fd(fd: OwnedFd, path: &Path, max: u64) -> Result<SmallText, ReadError> {
         let st = rfs::fstat(&fd).map_err(|e| io_err(path)(e.into()))?;
         match kind_of(FileType::from_raw_mode(st.st_mode)) {
             EntryKind::File => {}
@@ -320,7 +329,7 @@ mod imp {
             }
         }
         let size = u64::try_from(st.st_size).unwrap_or(0);
-        let text = read_capped(path, size, |buf| {
+        let text = read_capped(path, size, max, |buf| {
             rustix::io::read(&fd, buf).map_err(io::Error::from)
         })?;
         Ok(SmallText {
@@ -329,9 +338,9 @@ mod imp {
         })
     }
 
-    pub fn read_path(path: &Path) -> Result<SmallText, ReadError> {
+    pub fn read_path(path: &Path, max: u64) -> Result<SmallText, ReadError> {
         let fd = rfs::open(path, READ_FLAGS, Mode::empty()).map_err(|e| io_err(path)(e.into()))?;
-        read_fd(fd, path)
+        read_fd(fd, path, max)
     }
 
     pub struct Dir {
@@ -398,7 +407,7 @@ mod imp {
         pub fn read(&self, name: &str, path: &Path) -> Result<SmallText, ReadError> {
             let fd = rfs::openat(&self.fd, name, READ_FLAGS, Mode::empty())
                 .map_err(|e| io_err(path)(e.into()))?;
-            read_fd(fd, path)
+            read_fd(fd, path, super::MAX_SMALL_FILE)
         }
 
         pub fn lstat(&self, name: &str) -> Option<(Option<u32>, bool)> {
@@ -438,7 +447,7 @@ mod imp {
         }
     }
 
-    pub fn read_path(path: &Path) -> Result<SmallText, ReadError> {
+    pub fn read_path(path: &Path, max: u64) -> Result<SmallText, ReadError> {
         let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
         if let Some(e) = kind_of(meta.file_type()).not_a_file(path) {
             return Err(e);
@@ -451,7 +460,7 @@ mod imp {
                 what: "not a regular file",
             });
         }
-        let text = read_capped(path, meta.len(), |buf| file.read(buf))?;
+        let text = read_capped(path, meta.len(), max, |buf| file.read(buf))?;
         Ok(SmallText {
             text,
             mode: super::mode_of(&meta),
@@ -498,7 +507,7 @@ mod imp {
         }
 
         pub fn read(&self, _name: &str, path: &Path) -> Result<SmallText, ReadError> {
-            read_path(path)
+            read_path(path, super::MAX_SMALL_FILE)
         }
 
         pub fn lstat(&self, name: &str) -> Option<(Option<u32>, bool)> {
@@ -740,7 +749,7 @@ mod tests {
     fn reads_up_to_the_cap_when_the_size_is_not_announced() {
         let path = Path::new("x");
         let mut left = b"abc".to_vec();
-        let text = read_capped(path, 0, |buf| {
+        let text = read_capped(path, 0, MAX_SMALL_FILE, |buf| {
             let n = left.len().min(buf.len()).min(2);
             buf[..n].copy_from_slice(&left[..n]);
             left.drain(..n);
@@ -750,7 +759,7 @@ mod tests {
         assert_eq!(text.as_str(), "abc");
         // An endless source reporting size 0 stops at the cap.
         assert!(matches!(
-            read_capped(path, 0, |buf| {
+            read_capped(path, 0, MAX_SMALL_FILE, |buf| {
                 buf.fill(b'a');
                 Ok(buf.len())
             }),
