@@ -33,9 +33,18 @@ impl ReadError {
         matches!(self, Self::NotFound { .. })
     }
 
-    /// Read access was refused (EACCES/EPERM).
-    pub fn is_denied(&self) -> bool {
-        matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied)
+    /// The same error about `path` (errors are made with an empty path where building the
+    /// full one up front would cost an allocation per file read).
+    fn at(mut self, path: PathBuf) -> Self {
+        match &mut self {
+            Self::NotFound { path: p }
+            | Self::TooLarge { path: p, .. }
+            | Self::NotAFile { path: p, .. }
+            | Self::Symlink { path: p }
+            | Self::NotText { path: p }
+            | Self::Io { path: p, .. } => *p = path,
+        }
+        self
     }
 }
 
@@ -255,11 +264,12 @@ impl DirHandle {
     /// [`read_small`] for `name` in this directory; `kind` from the listing lets a FIFO,
     /// device or link be refused without opening it at all.
     pub fn read(&self, name: &str, kind: EntryKind) -> Result<SmallText, ReadError> {
-        let path = self.path.join(name);
-        if let Some(e) = kind.not_a_file(&path) {
-            return Err(e);
+        // The full path is only for error messages: built when one is needed.
+        let at = |e: ReadError| e.at(self.path.join(name));
+        if let Some(e) = kind.not_a_file(Path::new("")) {
+            return Err(at(e));
         }
-        self.inner.read(name, &path)
+        self.inner.read(name, Path::new("")).map_err(at)
     }
 
     /// `lstat` of `name`: (mode, is a symlink).
