@@ -292,3 +292,31 @@ fn fifo_dev_registry_state_file() {
     assert!(!out.status.success());
     assert!(text(&out).contains("not a regular file"), "{}", text(&out));
 }
+
+#[test]
+fn ui_opens_with_fifos_in_place_of_files() {
+    // The UI scans on start like `list`: with FIFOs in place of a key and of did.txt it
+    // must still come up and show the identities. Needs tmux (CI sets CAPISCIO_TUI_TEST_TUI=1).
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
+            "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
+        );
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let h = home();
+    mkfifo(&h.agent_dir(AGENT).join("private.jwk"));
+    mkfifo(&h.server_dir(SERVER).join("did.txt"));
+    let dir = h.path().display();
+    let cmd = format!(
+        "cd {dir}; env -u DISPLAY -u WAYLAND_DISPLAY HOME={dir} TERM=xterm-256color {} 2>{dir}/stderr.txt; echo \"exit=$?\" > {dir}/exit.txt; sleep 30",
+        bin().display()
+    );
+    let t = Tmux::start("read-path-fifo", 120, 32, &cmd);
+    t.wait_for(SERVER, 20);
+    t.wait_for(&AGENT[..8], 5);
+    t.send(&["q"]);
+    let exit = wait_file(&h.path().join("exit.txt"), 10);
+    assert!(exit.contains("exit=0"), "{exit}");
+}
