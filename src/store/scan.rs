@@ -208,17 +208,19 @@ pub fn scan(input: &ScanInput) -> Scan {
     });
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
     // directory otherwise would cost thousands of syscalls for nothing.
-    let mut seen = HashSet::new();
-    let dedup = explicit_key_dir.is_some();
-    for f in found {
-        if dedup
-            && let Some(d) = f.dir.as_ref().and_then(|d| std::fs::canonicalize(d).ok())
-            && !seen.insert((f.identity.kind, d))
-        {
-            continue;
-        }
-        scan.found.push(f);
+    // The results are kept where par_map put them (no copy of ~1 KB per identity into a
+    // second vector: on 2,000 identities that copy was megabytes of fresh pages).
+    let mut found = found;
+    if explicit_key_dir.is_some() {
+        let mut seen = HashSet::new();
+        found.retain(|f| {
+            f.dir
+                .as_ref()
+                .and_then(|d| std::fs::canonicalize(d).ok())
+                .is_none_or(|d| seen.insert((f.identity.kind, d)))
+        });
     }
+    scan.found = found;
     for f in scan.found.iter_mut() {
         f.identity.effective = f.loadable && !f.identity.has_code(Code::NotDiscoverable);
     }
