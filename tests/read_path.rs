@@ -320,3 +320,51 @@ fn ui_opens_with_fifos_in_place_of_files() {
     let exit = wait_file(&h.path().join("exit.txt"), 10);
     assert!(exit.contains("exit=0"), "{exit}");
 }
+
+#[test]
+fn nothing_absent_is_looked_up_in_identity_directories() {
+    // `strace` shows every failed lookup; healthy identities must cost none (the old scan
+    // probed badge.jwt, agent-card.json, did.txt, keyring.json and the journals by name).
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: strace is not installed");
+        return;
+    }
+    let h = home();
+    let log = h.path().join("strace.txt");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=%file,%desc", "-o"])
+        .arg(&log)
+        .arg(bin())
+        .args(["list", "--json"])
+        .env_clear()
+        .env("HOME", h.path())
+        .output()
+        .unwrap();
+    if !out.status.success() && stderr(&out).contains("ptrace") {
+        eprintln!("skipped: ptrace is not permitted here");
+        return;
+    }
+    assert!(out.status.success(), "{}", text(&out));
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let failed: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("ENOENT") && (l.contains("/keys") || l.contains("/mcp-servers")))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "looked up absent files:\n{}",
+        failed.join("\n")
+    );
+    // And every identity file was opened without following links and without blocking.
+    let opens: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("open") && (l.contains("private") || l.contains("public")))
+        .collect();
+    assert!(!opens.is_empty());
+    for l in opens {
+        assert!(
+            l.contains("O_NOFOLLOW") && l.contains("O_NONBLOCK") && l.contains("O_CLOEXEC"),
+            "{l}"
+        );
+    }
+}

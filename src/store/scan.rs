@@ -116,8 +116,17 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// Whether `dir` holds an agent key file, from its listing (nothing is looked up by name);
+/// a directory that can be searched but not listed is asked by name, as the SDK would.
 fn has_agent_files(dir: &Path) -> bool {
-    dir.join(disk::AGENT_PRIVATE).exists() || dir.join(disk::AGENT_PUBLIC).exists()
+    let is_key = |n: &str| n == disk::AGENT_PRIVATE || n == disk::AGENT_PUBLIC;
+    match crate::store::fs::DirHandle::open(dir).and_then(|h| h.list()) {
+        Ok(entries) => entries.iter().any(|e| is_key(&e.name)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            dir.join(disk::AGENT_PRIVATE).exists() || dir.join(disk::AGENT_PUBLIC).exists()
+        }
+        Err(_) => false,
+    }
 }
 
 pub fn scan(input: &ScanInput) -> Scan {
