@@ -1,5 +1,11 @@
 //! File primitives: capped reads (a 10 MB "key" must not be slurped), permission
 //! inspection, and atomic writes (temp file in the same dir, fsync, rename, fsync dir).
+//!
+//! Every read goes through one primitive: open without following a symlink at the last
+//! component and without blocking (`O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY`, so a
+//! FIFO cannot hang a scan), `fstat` the descriptor, read regular files only, up to a cap,
+//! into memory that is zeroed on drop. [`DirHandle`] lists an identity directory once and
+//! opens only the names its listing shows, relative to the directory's descriptor.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -372,7 +378,9 @@ mod imp {
             at: Fd,
             path: P,
         ) -> io::Result<(Self, Option<u32>)> {
-            let flags = OFlags::DIRECTORY | OFlags::CLOEXEC;
+            // O_DIRECTORY fails a FIFO or device before it is opened; O_NONBLOCK too, so
+            // that nothing swapped in for a directory can block us.
+            let flags = OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK;
             let (fd, listable) = match rfs::openat(&at, path, flags | OFlags::RDONLY, Mode::empty())
             {
                 Ok(fd) => (fd, true),
