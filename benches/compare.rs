@@ -1,5 +1,5 @@
 //! Whole-process comparisons (`cargo bench --bench compare`), measured in the same run:
-//! - discovery + DID derivation for 100 / 1,000 / 10,000 identities (half agents, half MCP
+//! - discovery + DID derivation for 100 / 1,000 / 2,000 / 10,000 identities (half agents, half MCP
 //!   servers): `list --json` vs the CapiscIO Python SDKs' own code doing the same reading
 //!   and derivation (needs CAPISCIO_TUI_PYTHON with capiscio-sdk / capiscio-mcp);
 //! - one identity's key generation + atomic write vs `openssl genpkey` and `ssh-keygen`.
@@ -72,7 +72,13 @@ fn main() {
         "| identities | capiscio-tui `list --json` | peak RSS | Python SDK code | peak RSS | ratio |"
     );
     println!("| --- | --- | --- | --- | --- | --- |");
-    for n in [100usize, 1_000, 10_000] {
+    // `CAPISCIO_TUI_COMPARE_SIZES=2000` (comma-separated) measures only those sizes.
+    let sizes: Vec<usize> = std::env::var("CAPISCIO_TUI_COMPARE_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![100, 1_000, 2_000, 10_000]);
+    for n in sizes {
         let dir = tempfile::tempdir().unwrap();
         common::populate_mixed(&dir.path().join(".capiscio"), n);
         let runs = if n >= 10_000 { 5 } else { 11 };

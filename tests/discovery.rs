@@ -239,11 +239,25 @@ fn every_identity_is_listed_with_its_problems() {
             .iter()
             .any(|p| p["severity"] == "warning" && p["message"].as_str().unwrap().contains("0755"))
     );
-    assert_eq!(
-        find(&list, SYMLINKED)["key_did"],
-        DID1,
-        "a symlinked key is still read"
+    // capiscio-tui no longer reads a key through a link (the SDK would follow it): the
+    // link is reported with its target, and the DID shown is public.jwk's.
+    let linked = find(&list, SYMLINKED);
+    let msg = linked["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "symlinked-key")
+        .map(|p| p["message"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(
+        msg.contains("elsewhere.jwk") && msg.contains("does not read keys through links"),
+        "{msg}"
     );
+    assert_eq!(
+        linked["key_did"], DID1,
+        "from public.jwk, not the linked key"
+    );
+    assert_eq!(linked["effective"], false, "the linked key was not checked");
     assert_eq!(find(&list, NON_UUID)["effective"], false);
     assert_eq!(
         find(&list, XD_MISMATCH)["key_did"],

@@ -275,11 +275,16 @@ impl Drop for DevRegistry {
     }
 }
 
+/// A development registry's state (CA, agents, badges) stays far below this.
+const STATE_FILE_MAX: u64 = 16 * 1024 * 1024;
+
 fn load_or_new(cfg: &DevConfig) -> std::io::Result<Inner> {
     if let Some(path) = &cfg.state_file
         && path.exists()
     {
-        let text = std::fs::read_to_string(path)?;
+        // Capped, no-follow, non-blocking like every other read; it holds the CA seed.
+        let text = crate::store::fs::read_text_capped(path, STATE_FILE_MAX)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let p: Persisted = serde_json::from_str(&text)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
         let seed: Vec<u8> = (0..p.ca_seed.len() / 2)

@@ -58,22 +58,104 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// One `lstat` per file (and a `stat` only for links): discovery makes thousands of these.
-fn file_info(dir: &Path, name: &str) -> Option<FileInfo> {
-    let path = dir.join(name);
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    let symlink = meta.file_type().is_symlink();
-    let mode = if symlink {
-        sfs::mode(&path)
-    } else {
-        sfs::mode_of(&meta)
-    };
-    Some(FileInfo {
-        name: name.to_string(),
-        path: path.display().to_string(),
-        mode: mode.map(sfs::mode_string),
-        symlink,
-    })
+/// One identity directory, listed once: only names the listing shows are opened or
+/// stat'ed (a healthy identity costs one open, one fstat and one read per file), and
+/// every read goes through the no-follow, non-blocking, capped [`sfs::DirHandle::read`].
+struct Files {
+    handle: sfs::DirHandle,
+    /// `None` when the directory can be searched but not listed: names are then probed.
+    listing: Option<Vec<sfs::Entry>>,
+    /// Modes of the files already read, so that `info` stats nothing twice.
+    modes: Vec<(&'static str, Option<u32>)>,
+}
+
+impl Files {
+    fn open(dir: &Path, parent: Option<&Parent>) -> std::io::Result<Self> {
+        let child = parent.zip(dir.file_name().and_then(|n| n.to_str()));
+        let handle = match child {
+            Some((p, name)) if p.handle.path().join(name) == dir => p.handle.open_child(name)?,
+            _ => sfs::DirHandle::open(dir)?,
+        };
+        let listing = handle.list().ok();
+        Ok(Self {
+            handle,
+            listing,
+            modes: Vec::new(),
+        })
+    }
+
+    /// What the listing says `name` is; `None` when it is not there.
+    fn kind(&self, name: &str) -> Option<sfs::EntryKind> {
+        match &self.listing {
+            Some(l) => l.iter().find(|e| e.name == name).map(|e| e.kind),
+            None => Some(sfs::EntryKind::Unknown),
+        }
+    }
+
+    /// `None` when the file does not exist.
+    fn read(
+        &mut self,
+        name: &'static str,
+    ) -> Option<Result<zeroize::Zeroizing<String>, ReadError>> {
+        let kind = self.kind(name)?;
+        match self.handle.read(name, kind) {
+            Ok(t) => {
+                self.modes.push((name, t.mode));
+                Some(Ok(t.text))
+            }
+            Err(e) if e.is_not_found() => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Names in the listing matching `pred`, sorted.
+    fn names(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .listing
+            .iter()
+            .flatten()
+            .filter(|e| pred(&e.name))
+            .map(|e| e.name.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn info(&self, name: &str) -> Option<FileInfo> {
+        self.kind(name)?;
+        let path = self.handle.path().join(name);
+        let (mode, symlink) = match self.modes.iter().find(|(n, _)| *n == name) {
+            Some((_, m)) => (*m, false),
+            None => match self.handle.lstat(name)? {
+                (_, true) => (self.handle.stat_follow(name), true),
+                (m, false) => (m, false),
+            },
+        };
+        Some(FileInfo {
+            name: name.to_string(),
+            path: path.display().to_string(),
+            mode: mode.map(sfs::mode_string),
+            symlink,
+        })
+    }
+
+    fn link_target(&self, name: &str) -> String {
+        self.handle
+            .read_link(name)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|| "?".into())
+    }
+}
+
+/// Hidden names next to the identity directories (`.<id>.rotation.json`, `.<id>.rotating`),
+/// from the listing of their parent, so that no journal is looked for where none is.
+pub type Siblings = std::collections::HashSet<String>;
+
+/// The directory holding identity directories, as a scan listed it: identity directories
+/// are opened relative to it, and journals looked for only where its listing shows them.
+pub struct Parent {
+    pub handle: sfs::DirHandle,
+    pub siblings: Siblings,
 }
 
 fn quoted(p: &Path) -> String {
@@ -96,10 +178,22 @@ fn keyring_only_problem(id: &str) -> Problem {
 }
 
 /// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
-fn check_rotation(dir: &Path, id: &str, problems: &mut Vec<Problem>) {
+fn check_rotation(dir: &Path, id: &str, parent: Option<&Parent>, problems: &mut Vec<Problem>) {
+    let siblings = parent.map(|p| &p.siblings);
     let paths = crate::store::rotate::Paths::for_dir(dir);
-    let journal = crate::store::rotate::read_journal(&paths);
-    let staging = paths.staging.exists();
+    let listed = |p: &Path| {
+        siblings.is_none_or(|s| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| s.contains(n))
+        })
+    };
+    let journal = if listed(&paths.journal) {
+        crate::store::rotate::read_journal(&paths)
+    } else {
+        Ok(None)
+    };
+    let staging = listed(&paths.staging) && paths.staging.exists();
     match journal {
         Ok(Some(j))
             if j.interrupted()
@@ -140,7 +234,13 @@ fn check_rotation(dir: &Path, id: &str, problems: &mut Vec<Problem>) {
 
 /// Permission and symlink checks shared by both layouts.
 /// `files` is what `file_info` already found, so no file is stat'ed twice.
-fn check_files(dir: &Path, private: &str, files: &[FileInfo], problems: &mut Vec<Problem>) {
+fn check_files(
+    dir: &Path,
+    fs: &Files,
+    private: &str,
+    files: &[FileInfo],
+    problems: &mut Vec<Problem>,
+) {
     let key_path = dir.join(private);
     let info = files.iter().find(|f| f.name == private);
     if let Some(m) = info
@@ -157,7 +257,7 @@ fn check_files(dir: &Path, private: &str, files: &[FileInfo], problems: &mut Vec
             format!("chmod 600 {}", quoted(&key_path)),
         ));
     }
-    if let Some(m) = sfs::mode(dir)
+    if let Some(m) = fs.handle.mode()
         && m & 0o077 != 0
     {
         problems.push(Problem::warning(
@@ -170,13 +270,10 @@ fn check_files(dir: &Path, private: &str, files: &[FileInfo], problems: &mut Vec
         ));
     }
     if info.is_some_and(|f| f.symlink) {
-        let target = std::fs::read_link(&key_path)
-            .map(|t| t.display().to_string())
-            .unwrap_or_else(|_| "?".into());
-        problems.push(Problem::warning(
-            Code::SymlinkedKey,
-            format!("{private} is a symlink to {target}"),
-            "replace the link with the key file itself; capiscio-tui will not write through it",
+        problems.push(symlink_problem(
+            private,
+            &fs.link_target(private),
+            &key_path,
         ));
     }
 }
@@ -199,11 +296,28 @@ fn read_problem(name: &str, err: &ReadError, id_hint: &str) -> Problem {
     )
 }
 
-fn read_optional(dir: &Path, name: &str) -> Option<Result<zeroize::Zeroizing<String>, ReadError>> {
-    match sfs::read_small_text(&dir.join(name)) {
-        Err(e) if e.is_not_found() => None,
-        other => Some(other),
-    }
+/// A key file that is a link: the SDK would follow it, capiscio-tui does not read through it.
+fn symlink_problem(name: &str, target: &str, path: &Path) -> Problem {
+    Problem::warning(
+        Code::SymlinkedKey,
+        format!(
+            "{name} is a symlink to {target}; capiscio-tui does not read keys through links (the SDK would follow it), so this key is not checked"
+        ),
+        format!(
+            "replace the link with the file itself: `cp --remove-destination \"$(readlink -f {0})\" {0}`",
+            quoted(path)
+        ),
+    )
+}
+
+/// A read failure of a file that only adds information (did.txt, the card, the marker,
+/// `.resolved_server_id`): what it would have said is not shown, so say why.
+fn optional_problem(err: &ReadError) -> Problem {
+    Problem::warning(
+        Code::Unreadable,
+        err.to_string(),
+        "replace it with a regular file (or remove it)",
+    )
 }
 
 fn card_name(card: &str) -> Option<String> {
@@ -278,12 +392,45 @@ fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Fou
 
 /// Inspects an agent identity directory (`private.jwk`, `public.jwk`, `badge.jwt`, …).
 pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Found {
-    let private_text = sfs::read_small_text(&dir.join(AGENT_PRIVATE));
+    inspect_agent_in(dir, id, discoverable, now, None)
+}
+
+/// The keyring marker, if present; a marker that cannot be read is a problem.
+fn read_marker(
+    fs: &mut Files,
+    problems: &mut Vec<Problem>,
+) -> Option<crate::store::keyring::Marker> {
+    match fs.read(crate::store::keyring::MARKER_FILE)? {
+        Ok(t) => serde_json::from_str(&t).ok(),
+        Err(e) => {
+            problems.push(optional_problem(&e));
+            None
+        }
+    }
+}
+
+/// [`inspect_agent`] with the hidden names of the parent directory at hand.
+pub fn inspect_agent_in(
+    dir: &Path,
+    id: &str,
+    discoverable: bool,
+    now: i64,
+    parent: Option<&Parent>,
+) -> Found {
+    let mut fs = match Files::open(dir, parent) {
+        Ok(f) => f,
+        Err(e) => return unreadable_dir(dir, id, Kind::Agent, &e),
+    };
+    let private_text = fs.read(AGENT_PRIVATE).unwrap_or_else(|| {
+        Err(ReadError::NotFound {
+            path: dir.join(AGENT_PRIVATE),
+        })
+    });
     if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
         return unreadable_dir(dir, id, Kind::Agent, &err);
     }
     let mut problems = Vec::new();
-    let keyring_marker = crate::store::keyring::read_marker(dir);
+    let keyring_marker = read_marker(&mut fs, &mut problems);
     let private = match private_text {
         Ok(text) => match jwk::parse_private(&text) {
             Ok(p) => Some(p),
@@ -300,6 +447,8 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             problems.push(keyring_only_problem(id));
             None
         }
+        // Reported by check_files, with where the link points.
+        Err(ReadError::Symlink { .. }) => None,
         Err(e) if e.is_not_found() => {
             problems.push(Problem::error(
                 Code::MissingPrivateKey,
@@ -341,7 +490,12 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             )),
         }
     }
-    let public_jwk = match sfs::read_small_text(&dir.join(AGENT_PUBLIC)) {
+    let public_read = fs.read(AGENT_PUBLIC).unwrap_or_else(|| {
+        Err(ReadError::NotFound {
+            path: dir.join(AGENT_PUBLIC),
+        })
+    });
+    let public_jwk = match public_read {
         Ok(text) => match jwk::parse_public(&text) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -358,6 +512,14 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
                 Code::MissingPublicJwk,
                 format!("{AGENT_PUBLIC} is missing: connect() tries to re-initialise, is refused, and fails"),
                 "write public.jwk: the private JWK without `d`, kid = the key DID",
+            ));
+            None
+        }
+        Err(ReadError::Symlink { path }) => {
+            problems.push(symlink_problem(
+                AGENT_PUBLIC,
+                &fs.link_target(AGENT_PUBLIC),
+                &path,
             ));
             None
         }
@@ -400,9 +562,14 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         }
     }
     let key_did = public.map(|p| p.did_key());
-    let did_txt = read_optional(dir, DID_TXT)
-        .and_then(Result::ok)
-        .map(|t| t.trim().to_string());
+    let did_txt = match fs.read(DID_TXT) {
+        Some(Ok(t)) => Some(t.trim().to_string()),
+        Some(Err(e)) => {
+            problems.push(optional_problem(&e));
+            None
+        }
+        None => None,
+    };
     check_did_txt(did_txt.as_deref(), key_did.as_deref(), &mut problems);
     let did = public_jwk
         .as_ref()
@@ -410,6 +577,15 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         .filter(|k| k.starts_with("did:"))
         .or_else(|| did_txt.clone().filter(|d| d.starts_with("did:")))
         .or_else(|| key_did.clone());
+    let card = match fs.read(AGENT_CARD) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            problems.push(optional_problem(&e));
+            None
+        }
+        None => None,
+    };
+    let badge_read = fs.read(AGENT_BADGE);
     let files: Vec<FileInfo> = [
         AGENT_PRIVATE,
         AGENT_PUBLIC,
@@ -419,10 +595,10 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
         crate::store::keyring::MARKER_FILE,
     ]
     .iter()
-    .filter_map(|n| file_info(dir, n))
+    .filter_map(|n| fs.info(n))
     .collect();
-    check_files(dir, AGENT_PRIVATE, &files, &mut problems);
-    check_rotation(dir, id, &mut problems);
+    check_files(dir, &fs, AGENT_PRIVATE, &files, &mut problems);
+    check_rotation(dir, id, parent, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
             Code::NotDiscoverable,
@@ -430,12 +606,11 @@ pub fn inspect_agent(dir: &Path, id: &str, discoverable: bool, now: i64) -> Foun
             format!("pass agent_id=\"{id}\" (or CAPISCIO_AGENT_ID) explicitly, or move it to a directory named by the agent's UUID"),
         ));
     }
-    let card = read_optional(dir, AGENT_CARD).and_then(Result::ok);
     if let Some(card) = &card {
         check_grace(card, id, now, &mut problems);
     }
     let (badge, badge_token) = inspect_badge(
-        dir,
+        badge_read,
         id,
         did.as_deref(),
         key_did.as_deref(),
@@ -496,7 +671,7 @@ fn check_did_txt(did_txt: Option<&str>, key_did: Option<&str>, problems: &mut Ve
 
 #[allow(clippy::too_many_arguments)]
 fn inspect_badge(
-    dir: &Path,
+    read: Option<Result<zeroize::Zeroizing<String>, ReadError>>,
     id: &str,
     did: Option<&str>,
     key_did: Option<&str>,
@@ -504,7 +679,7 @@ fn inspect_badge(
     now: i64,
     problems: &mut Vec<Problem>,
 ) -> (Option<BadgeInfo>, Option<badge::Badge>) {
-    let decoded = match read_optional(dir, AGENT_BADGE) {
+    let decoded = match read {
         None => return (None, None),
         Some(Ok(text)) => badge::decode(&text).map_err(|e| e.to_string()),
         Some(Err(e)) => Err(e.to_string()),
@@ -530,21 +705,40 @@ fn inspect_badge(
 
 /// Inspects an MCP server identity directory (`private_key.pem`, `public_key.pem`, `did.txt`).
 pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
-    let private_text = sfs::read_small_text(&dir.join(SERVER_PRIVATE));
+    inspect_server_in(dir, dir_name, None)
+}
+
+/// [`inspect_server`] with the hidden names of the parent directory at hand.
+pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) -> Found {
+    let mut fs = match Files::open(dir, parent) {
+        Ok(f) => f,
+        Err(e) => return unreadable_dir(dir, dir_name, Kind::McpServer, &e),
+    };
+    let private_text = fs.read(SERVER_PRIVATE).unwrap_or_else(|| {
+        Err(ReadError::NotFound {
+            path: dir.join(SERVER_PRIVATE),
+        })
+    });
     if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
         return unreadable_dir(dir, dir_name, Kind::McpServer, &err);
     }
     let mut problems = Vec::new();
-    let keyring_marker = crate::store::keyring::read_marker(dir);
-    let resolved = read_optional(dir, RESOLVED_ID)
-        .and_then(Result::ok)
-        .map(|t| t.trim().to_string())
-        .filter(|t| {
-            !t.is_empty()
-                && t.len() <= 128
-                && !t.contains(['/', '\\'])
-                && !t.chars().any(char::is_whitespace)
-        });
+    let keyring_marker = read_marker(&mut fs, &mut problems);
+    let resolved = match fs.read(RESOLVED_ID) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            problems.push(optional_problem(&e));
+            None
+        }
+        None => None,
+    }
+    .map(|t| t.trim().to_string())
+    .filter(|t| {
+        !t.is_empty()
+            && t.len() <= 128
+            && !t.contains(['/', '\\'])
+            && !t.chars().any(char::is_whitespace)
+    });
     let id = resolved.clone().unwrap_or_else(|| dir_name.to_string());
     let mut loadable = false;
     let key = match private_text {
@@ -581,6 +775,8 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
                 }
             }
         }
+        // Reported by check_files, with where the link points.
+        Err(ReadError::Symlink { .. }) => None,
         Err(e) if e.is_not_found() => {
             problems.push(Problem::error(
                 Code::MissingPrivateKey,
@@ -596,7 +792,7 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
             None
         }
     };
-    let public_pem = match read_optional(dir, SERVER_PUBLIC) {
+    let public_pem = match fs.read(SERVER_PUBLIC) {
         None => {
             if key.is_some() {
                 problems.push(Problem::warning(
@@ -618,6 +814,14 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
                 None
             }
         },
+        Some(Err(ReadError::Symlink { path })) => {
+            problems.push(symlink_problem(
+                SERVER_PUBLIC,
+                &fs.link_target(SERVER_PUBLIC),
+                &path,
+            ));
+            None
+        }
         Some(Err(e)) => {
             problems.push(read_problem(SERVER_PUBLIC, &e, &id));
             None
@@ -634,14 +838,19 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
     }
     let public = key.as_ref().map(|k| *k.public()).or(public_pem);
     let key_did = public.map(|p| p.did_key());
-    let did_txt = read_optional(dir, DID_TXT)
-        .and_then(Result::ok)
-        .map(|t| t.trim().to_string());
+    let did_txt = match fs.read(DID_TXT) {
+        Some(Ok(t)) => Some(t.trim().to_string()),
+        Some(Err(e)) => {
+            problems.push(optional_problem(&e));
+            None
+        }
+        None => None,
+    };
     check_did_txt(did_txt.as_deref(), key_did.as_deref(), &mut problems);
     let did = did_txt
         .filter(|d| crate::core::did::method(d) == "web")
         .or_else(|| key_did.clone());
-    check_rotation(dir, &id, &mut problems);
+    check_rotation(dir, &id, parent, &mut problems);
     let mut files: Vec<FileInfo> = [
         SERVER_PRIVATE,
         SERVER_PUBLIC,
@@ -651,18 +860,11 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
         crate::store::keyring::MARKER_FILE,
     ]
     .iter()
-    .filter_map(|n| file_info(dir, n))
+    .filter_map(|n| fs.info(n))
     .collect();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        let mut extra: Vec<String> = rd
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.starts_with("key-") && n.ends_with(".pem"))
-            .collect();
-        extra.sort();
-        files.extend(extra.iter().filter_map(|n| file_info(dir, n)));
-    }
-    check_files(dir, SERVER_PRIVATE, &files, &mut problems);
+    let extra = fs.names(|n| n.starts_with("key-") && n.ends_with(".pem"));
+    files.extend(extra.iter().filter_map(|n| fs.info(n)));
+    check_files(dir, &fs, SERVER_PRIVATE, &files, &mut problems);
     Found {
         identity: Identity {
             name: (id != dir_name).then(|| dir_name.to_string()),

@@ -1,8 +1,14 @@
 //! File primitives: capped reads (a 10 MB "key" must not be slurped), permission
 //! inspection, and atomic writes (temp file in the same dir, fsync, rename, fsync dir).
+//!
+//! Every read goes through one primitive: open without following a symlink at the last
+//! component and without blocking (`O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY`, so a
+//! FIFO cannot hang a scan), `fstat` the descriptor, read regular files only, up to a cap,
+//! into memory that is zeroed on drop. [`DirHandle`] lists an identity directory once and
+//! opens only the names its listing shows, relative to the directory's descriptor.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -14,10 +20,14 @@ pub const MAX_SMALL_FILE: u64 = 64 * 1024;
 pub enum ReadError {
     #[error("{path} does not exist")]
     NotFound { path: PathBuf },
-    #[error("{path} is {size} bytes; a key or badge file is under 64 KiB")]
-    TooLarge { path: PathBuf, size: u64 },
-    #[error("{path} is not a regular file")]
-    NotAFile { path: PathBuf },
+    #[error("{path} is {size} bytes; files of this kind are read only up to {} KiB", max / 1024)]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
+    #[error("{path} is not a regular file ({what}); capiscio-tui reads regular files only")]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error(
+        "{path} is a symbolic link; capiscio-tui does not read through links (the SDK would follow it)"
+    )]
+    Symlink { path: PathBuf },
     #[error("{path} is not valid UTF-8 text")]
     NotText { path: PathBuf },
     #[error("cannot read {path}: {source}")]
@@ -27,6 +37,20 @@ pub enum ReadError {
 impl ReadError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
+    }
+
+    /// The same error about `path` (errors are made with an empty path where building the
+    /// full one up front would cost an allocation per file read).
+    fn at(mut self, path: PathBuf) -> Self {
+        match &mut self {
+            Self::NotFound { path: p }
+            | Self::TooLarge { path: p, .. }
+            | Self::NotAFile { path: p, .. }
+            | Self::Symlink { path: p }
+            | Self::NotText { path: p }
+            | Self::Io { path: p, .. } => *p = path,
+        }
+        self
     }
 }
 
@@ -43,51 +67,477 @@ pub enum WriteError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '_ {
-    move |source| {
-        if source.kind() == io::ErrorKind::NotFound {
-            ReadError::NotFound {
+    move |source| match source.kind() {
+        io::ErrorKind::NotFound => ReadError::NotFound {
+            path: path.to_path_buf(),
+        },
+        // ELOOP from an O_NOFOLLOW open: the last component is a symlink.
+        _ if source.raw_os_error() == Some(ELOOP) => ReadError::Symlink {
+            path: path.to_path_buf(),
+        },
+        // ENXIO: opening a socket (or a FIFO for writing); never a regular file.
+        _ if source.raw_os_error() == Some(ENXIO) => ReadError::NotAFile {
+            path: path.to_path_buf(),
+            what: "a socket or device",
+        },
+        _ => ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+#[cfg(unix)]
+const ELOOP: i32 = if cfg!(target_os = "linux") { 40 } else { 62 };
+#[cfg(unix)]
+const ENXIO: i32 = 6;
+#[cfg(not(unix))]
+const ELOOP: i32 = -1;
+#[cfg(not(unix))]
+const ENXIO: i32 = -1;
+
+/// What a directory entry or an open file is, as far as reading goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// FIFO, socket, character or block device.
+    Special(&'static str),
+    /// The file system did not say (`DT_UNKNOWN`): find out when opening.
+    Unknown,
+}
+
+impl EntryKind {
+    fn not_a_file(self, path: &Path) -> Option<ReadError> {
+        match self {
+            Self::File | Self::Unknown => None,
+            Self::Symlink => Some(ReadError::Symlink {
                 path: path.to_path_buf(),
-            }
-        } else {
-            ReadError::Io {
+            }),
+            Self::Dir => Some(ReadError::NotAFile {
                 path: path.to_path_buf(),
-                source,
-            }
+                what: "a directory",
+            }),
+            Self::Special(what) => Some(ReadError::NotAFile {
+                path: path.to_path_buf(),
+                what,
+            }),
         }
     }
 }
 
-/// Reads a small text file into zeroize-on-drop memory, refusing oversized or
-/// non-regular files (FIFOs would block, directories would error obscurely).
+/// A small text file read through [`read_small_text`] or [`DirHandle::read`], with the
+/// permission bits of the descriptor that was read (so nothing is stat'ed twice).
+#[derive(Debug)]
+pub struct SmallText {
+    pub text: Zeroizing<String>,
+    pub mode: Option<u32>,
+}
+
+/// Reads a small text file into zeroize-on-drop memory: opened without following a
+/// symlink at the last component and without blocking (a FIFO cannot hang us), the
+/// descriptor fstat'ed and read only if it is a regular file under [`MAX_SMALL_FILE`].
 pub fn read_small_text(path: &Path) -> Result<Zeroizing<String>, ReadError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let meta = file.metadata().map_err(io_err(path))?;
-    if !meta.is_file() {
-        return Err(ReadError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    if meta.len() > MAX_SMALL_FILE {
+    read_small(path).map(|r| r.text)
+}
+
+/// [`read_small_text`], also returning the file's mode.
+pub fn read_small(path: &Path) -> Result<SmallText, ReadError> {
+    imp::read_path(path, MAX_SMALL_FILE)
+}
+
+/// [`read_small_text`] with another cap, for the few files that are not keys (the
+/// development registry's state).
+pub fn read_text_capped(path: &Path, max: u64) -> Result<Zeroizing<String>, ReadError> {
+    imp::read_path(path, max).map(|r| r.text)
+}
+
+/// Reads at most `size`-as-announced bytes (or, for a file that reports size 0, up to
+/// the cap) from a regular file, into memory that is zeroed when dropped or regrown.
+fn read_capped(
+    path: &Path,
+    size: u64,
+    max: u64,
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+) -> Result<Zeroizing<String>, ReadError> {
+    if size > max {
         return Err(ReadError::TooLarge {
             path: path.to_path_buf(),
-            size: meta.len(),
+            size,
+            max,
         });
     }
-    let mut buf = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    file.take(MAX_SMALL_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(io_err(path))?;
-    if buf.len() as u64 > MAX_SMALL_FILE {
-        return Err(ReadError::TooLarge {
-            path: path.to_path_buf(),
-            size: buf.len() as u64,
-        });
+    // The size fstat reported is read in one call; a file reporting 0 (procfs-like) or
+    // growing under us is read on, never past the cap.
+    let mut buf = Zeroizing::new(vec![0u8; if size == 0 { 256 } else { size as usize + 1 }]);
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if buf.len() as u64 > max {
+                return Err(ReadError::TooLarge {
+                    path: path.to_path_buf(),
+                    size: filled as u64,
+                    max,
+                });
+            }
+            let cap = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
+            let mut bigger = Zeroizing::new(vec![0u8; buf.len().saturating_mul(4).min(cap)]);
+            bigger[..filled].copy_from_slice(&buf[..filled]);
+            buf = bigger;
+        }
+        match read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                // Everything fstat announced is in: a regular file is at its end.
+                if size > 0 && filled as u64 == size {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(path)(e)),
+        }
     }
-    match std::str::from_utf8(&buf) {
-        Ok(s) => Ok(Zeroizing::new(s.to_string())),
-        Err(_) => Err(ReadError::NotText {
+    let mut bytes = std::mem::take(&mut *buf);
+    bytes.truncate(filled);
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(Zeroizing::new(s)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Err(ReadError::NotText {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub kind: EntryKind,
+}
+
+/// An open identity directory: files in it are opened relative to it, and it is listed
+/// once so that only names that exist are ever opened or stat'ed.
+pub struct DirHandle {
+    path: PathBuf,
+    inner: imp::Dir,
+    mode: Option<u32>,
+}
+
+impl DirHandle {
+    /// Opens `path` (following a symlink to the directory itself, as the SDKs do). A
+    /// directory that can be searched but not listed opens too; [`Self::list`] then fails.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let (inner, mode) = imp::Dir::open(path)?;
+        Ok(Self {
             path: path.to_path_buf(),
-        }),
+            inner,
+            mode,
+        })
+    }
+
+    /// Opens the directory `name` inside `self` (following a link there, like [`Self::open`]):
+    /// a scan opens a thousand identity directories without walking their full paths.
+    pub fn open_child(&self, name: &str) -> io::Result<Self> {
+        let path = self.path.join(name);
+        let (inner, mode) = self.inner.open_child(name, &path)?;
+        Ok(Self { path, inner, mode })
+    }
+
+    /// Whether `name` is a directory, following a link (for entries whose listed type is
+    /// a link or unknown).
+    pub fn is_dir_at(&self, name: &str) -> bool {
+        self.inner.is_dir_at(name)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Permission bits of the directory, from the descriptor.
+    pub fn mode(&self) -> Option<u32> {
+        self.mode
+    }
+
+    /// Every entry but `.` and `..` whose name is UTF-8, in directory order.
+    pub fn list(&self) -> io::Result<Vec<Entry>> {
+        self.inner.list()
+    }
+
+    /// [`read_small`] for `name` in this directory; `kind` from the listing lets a FIFO,
+    /// device or link be refused without opening it at all.
+    pub fn read(&self, name: &str, kind: EntryKind) -> Result<SmallText, ReadError> {
+        // The full path is only for error messages: built when one is needed.
+        let at = |e: ReadError| e.at(self.path.join(name));
+        if let Some(e) = kind.not_a_file(Path::new("")) {
+            return Err(at(e));
+        }
+        self.inner.read(name, Path::new("")).map_err(at)
+    }
+
+    /// `lstat` of `name`: (mode, is a symlink).
+    pub fn lstat(&self, name: &str) -> Option<(Option<u32>, bool)> {
+        self.inner.lstat(name)
+    }
+
+    /// Mode of what `name` points to (for links), if it resolves.
+    pub fn stat_follow(&self, name: &str) -> Option<u32> {
+        self.inner.stat_follow(name)
+    }
+
+    pub fn read_link(&self, name: &str) -> Option<PathBuf> {
+        std::fs::read_link(self.path.join(name)).ok()
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use super::{EntryKind, ReadError, SmallText, io_err, read_capped};
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+    use std::io;
+    use std::mem::MaybeUninit;
+    use std::path::Path;
+
+    const READ_FLAGS: OFlags = OFlags::RDONLY
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::NONBLOCK)
+        .union(OFlags::CLOEXEC)
+        .union(OFlags::NOCTTY);
+
+    fn kind_of(t: FileType) -> EntryKind {
+        match t {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::Fifo => EntryKind::Special("a FIFO"),
+            FileType::Socket => EntryKind::Special("a socket"),
+            FileType::CharacterDevice => EntryKind::Special("a character device"),
+            FileType::BlockDevice => EntryKind::Special("a block device"),
+            FileType::Unknown => EntryKind::Unknown,
+        }
+    }
+
+    fn read_fd(fd: OwnedFd, path: &Path, max: u64) -> Result<SmallText, ReadError> {
+        let st = rfs::fstat(&fd).map_err(|e| io_err(path)(e.into()))?;
+        match kind_of(FileType::from_raw_mode(st.st_mode)) {
+            EntryKind::File => {}
+            EntryKind::Special(what) => {
+                return Err(ReadError::NotAFile {
+                    path: path.to_path_buf(),
+                    what,
+                });
+            }
+            EntryKind::Dir => {
+                return Err(ReadError::NotAFile {
+                    path: path.to_path_buf(),
+                    what: "a directory",
+                });
+            }
+            _ => {
+                return Err(ReadError::NotAFile {
+                    path: path.to_path_buf(),
+                    what: "not a regular file",
+                });
+            }
+        }
+        let size = u64::try_from(st.st_size).unwrap_or(0);
+        let text = read_capped(path, size, max, |buf| {
+            rustix::io::read(&fd, buf).map_err(io::Error::from)
+        })?;
+        Ok(SmallText {
+            text,
+            mode: Some(st.st_mode & 0o7777),
+        })
+    }
+
+    pub fn read_path(path: &Path, max: u64) -> Result<SmallText, ReadError> {
+        let fd = rfs::open(path, READ_FLAGS, Mode::empty()).map_err(|e| io_err(path)(e.into()))?;
+        read_fd(fd, path, max)
+    }
+
+    pub struct Dir {
+        fd: OwnedFd,
+        /// Opened `O_PATH` because the directory is searchable but not readable.
+        listable: bool,
+    }
+
+    impl Dir {
+        pub fn open(path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open_in(rfs::CWD, path)
+        }
+
+        pub fn open_child(&self, name: &str, _path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open_in(&self.fd, name)
+        }
+
+        fn open_in<Fd: rustix::fd::AsFd, P: rustix::path::Arg + Copy>(
+            at: Fd,
+            path: P,
+        ) -> io::Result<(Self, Option<u32>)> {
+            // O_DIRECTORY fails a FIFO or device before it is opened; O_NONBLOCK too, so
+            // that nothing swapped in for a directory can block us.
+            let flags = OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+            let (fd, listable) = match rfs::openat(&at, path, flags | OFlags::RDONLY, Mode::empty())
+            {
+                Ok(fd) => (fd, true),
+                Err(rustix::io::Errno::ACCESS) => (
+                    rfs::openat(&at, path, flags | OFlags::PATH, Mode::empty())?,
+                    false,
+                ),
+                Err(e) => return Err(e.into()),
+            };
+            let mode = rfs::fstat(&fd).ok().map(|st| st.st_mode & 0o7777);
+            Ok((Self { fd, listable }, mode))
+        }
+
+        pub fn is_dir_at(&self, name: &str) -> bool {
+            rfs::statat(&self.fd, name, AtFlags::empty())
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+        }
+
+        pub fn list(&self) -> io::Result<Vec<super::Entry>> {
+            if !self.listable {
+                return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+            }
+            let mut out = Vec::new();
+            let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+            let mut iter = rfs::RawDir::new(&self.fd, &mut buf);
+            while let Some(entry) = iter.next() {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().to_str() else {
+                    continue;
+                };
+                if name == "." || name == ".." {
+                    continue;
+                }
+                out.push(super::Entry {
+                    name: name.to_string(),
+                    kind: kind_of(entry.file_type()),
+                });
+            }
+            Ok(out)
+        }
+
+        pub fn read(&self, name: &str, path: &Path) -> Result<SmallText, ReadError> {
+            let fd = rfs::openat(&self.fd, name, READ_FLAGS, Mode::empty())
+                .map_err(|e| io_err(path)(e.into()))?;
+            read_fd(fd, path, super::MAX_SMALL_FILE)
+        }
+
+        pub fn lstat(&self, name: &str) -> Option<(Option<u32>, bool)> {
+            let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+            Some((
+                Some(st.st_mode & 0o7777),
+                FileType::from_raw_mode(st.st_mode) == FileType::Symlink,
+            ))
+        }
+
+        pub fn stat_follow(&self, name: &str) -> Option<u32> {
+            rfs::statat(&self.fd, name, AtFlags::empty())
+                .ok()
+                .map(|st| st.st_mode & 0o7777)
+        }
+    }
+}
+
+/// Elsewhere: std only. The type is checked with `lstat` before the open, so only a
+/// file swapped in between the two calls could still be a FIFO.
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use super::{EntryKind, ReadError, SmallText, io_err, read_capped};
+    use std::fs;
+    use std::io::{self, Read};
+    use std::path::{Path, PathBuf};
+
+    fn kind_of(t: fs::FileType) -> EntryKind {
+        if t.is_symlink() {
+            EntryKind::Symlink
+        } else if t.is_file() {
+            EntryKind::File
+        } else if t.is_dir() {
+            EntryKind::Dir
+        } else {
+            EntryKind::Special("a FIFO, socket or device")
+        }
+    }
+
+    pub fn read_path(path: &Path, max: u64) -> Result<SmallText, ReadError> {
+        let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+        if let Some(e) = kind_of(meta.file_type()).not_a_file(path) {
+            return Err(e);
+        }
+        let mut file = fs::File::open(path).map_err(io_err(path))?;
+        let meta = file.metadata().map_err(io_err(path))?;
+        if !meta.is_file() {
+            return Err(ReadError::NotAFile {
+                path: path.to_path_buf(),
+                what: "not a regular file",
+            });
+        }
+        let text = read_capped(path, meta.len(), max, |buf| file.read(buf))?;
+        Ok(SmallText {
+            text,
+            mode: super::mode_of(&meta),
+        })
+    }
+
+    pub struct Dir {
+        path: PathBuf,
+    }
+
+    impl Dir {
+        pub fn open(path: &Path) -> io::Result<(Self, Option<u32>)> {
+            let meta = fs::metadata(path)?;
+            if !meta.is_dir() {
+                return Err(io::Error::from(io::ErrorKind::NotADirectory));
+            }
+            Ok((
+                Self {
+                    path: path.to_path_buf(),
+                },
+                super::mode_of(&meta),
+            ))
+        }
+
+        pub fn open_child(&self, _name: &str, path: &Path) -> io::Result<(Self, Option<u32>)> {
+            Self::open(path)
+        }
+
+        pub fn is_dir_at(&self, name: &str) -> bool {
+            self.path.join(name).is_dir()
+        }
+
+        pub fn list(&self) -> io::Result<Vec<super::Entry>> {
+            let mut out = Vec::new();
+            for e in fs::read_dir(&self.path)? {
+                let e = e?;
+                let Ok(name) = e.file_name().into_string() else {
+                    continue;
+                };
+                let kind = e.file_type().map_or(EntryKind::Unknown, kind_of);
+                out.push(super::Entry { name, kind });
+            }
+            Ok(out)
+        }
+
+        pub fn read(&self, _name: &str, path: &Path) -> Result<SmallText, ReadError> {
+            read_path(path, super::MAX_SMALL_FILE)
+        }
+
+        pub fn lstat(&self, name: &str) -> Option<(Option<u32>, bool)> {
+            let m = fs::symlink_metadata(self.path.join(name)).ok()?;
+            Some((super::mode_of(&m), m.file_type().is_symlink()))
+        }
+
+        pub fn stat_follow(&self, name: &str) -> Option<u32> {
+            fs::metadata(self.path.join(name))
+                .ok()
+                .and_then(|m| super::mode_of(&m))
+        }
     }
 }
 
@@ -319,6 +769,86 @@ mod tests {
         assert_eq!(read_small_text(&p).unwrap().as_str(), "two");
         // no temp files left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifo_symlink_and_sparse_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // A blocking open would wait here forever for a writer.
+        assert!(matches!(
+            read_small_text(&fifo),
+            Err(ReadError::NotAFile { what: "a FIFO", .. })
+        ));
+        let real = dir.path().join("real");
+        fs::write(&real, "secret").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(
+            read_small_text(&link),
+            Err(ReadError::Symlink { .. })
+        ));
+        let sparse = dir.path().join("sparse");
+        File::create(&sparse)
+            .unwrap()
+            .set_len(100 * 1024 * 1024)
+            .unwrap();
+        assert!(matches!(
+            read_small_text(&sparse),
+            Err(ReadError::TooLarge {
+                size: 104_857_600,
+                ..
+            })
+        ));
+        // Through a directory handle: the listing's type refuses without opening, and an
+        // unknown type is found out from the descriptor.
+        let h = DirHandle::open(dir.path()).unwrap();
+        let listed = h.list().unwrap();
+        let kind = |n: &str| listed.iter().find(|e| e.name == n).unwrap().kind;
+        assert_eq!(kind("real"), EntryKind::File);
+        let r = h.read("real", kind("real")).unwrap();
+        assert_eq!(r.text.as_str(), "secret");
+        assert_eq!(r.mode, mode(&real));
+        for (name, want) in [("fifo", "a FIFO"), ("link", "")] {
+            for k in [kind(name), EntryKind::Unknown] {
+                match h.read(name, k) {
+                    Err(ReadError::NotAFile { what, .. }) => assert_eq!(what, want),
+                    Err(ReadError::Symlink { .. }) => assert_eq!(want, ""),
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+        }
+        assert_eq!(h.lstat("link").map(|(_, l)| l), Some(true));
+    }
+
+    #[test]
+    fn reads_up_to_the_cap_when_the_size_is_not_announced() {
+        let path = Path::new("x");
+        let mut left = b"abc".to_vec();
+        let text = read_capped(path, 0, MAX_SMALL_FILE, |buf| {
+            let n = left.len().min(buf.len()).min(2);
+            buf[..n].copy_from_slice(&left[..n]);
+            left.drain(..n);
+            Ok(n)
+        })
+        .unwrap();
+        assert_eq!(text.as_str(), "abc");
+        // An endless source reporting size 0 stops at the cap.
+        assert!(matches!(
+            read_capped(path, 0, MAX_SMALL_FILE, |buf| {
+                buf.fill(b'a');
+                Ok(buf.len())
+            }),
+            Err(ReadError::TooLarge { .. })
+        ));
     }
 
     #[test]

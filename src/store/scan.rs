@@ -5,6 +5,7 @@ use crate::core::export::{AGENT_VAR, SERVER_VAR};
 use crate::core::identity::{Code, Kind, Problem, Severity, Source};
 use crate::store::disk::{self, Found};
 use crate::store::env::{self, AGENT_ID_VAR, EnvSnapshot, KEY_DIR_VAR, SERVER_ID_VAR};
+use crate::store::fs::EntryKind;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -40,8 +41,17 @@ pub fn key_dir(env: &EnvSnapshot, cwd: &Path) -> Option<PathBuf> {
 /// directory that exists but cannot be listed becomes a note: its identities would
 /// otherwise vanish from the list without a word.
 fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
+    listing(dir, notes).0
+}
+
+type Listing = (Vec<(String, PathBuf)>, Option<disk::Parent>);
+
+/// [`subdirs`], plus the hidden names beside them (rotation journals and staging
+/// directories), so that inspection opens a journal only where the listing shows one.
+/// The entry type comes from the listing itself; only links are stat'ed.
+fn listing(dir: &Path, notes: &mut Vec<Problem>) -> Listing {
     let rd =
-        match std::fs::read_dir(dir) {
+        match crate::store::fs::DirHandle::open(dir).and_then(|h| h.list().map(|l| (h, l))) {
             Ok(rd) => rd,
             Err(e)
                 if matches!(
@@ -49,7 +59,7 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
                 ) =>
             {
-                return Vec::new();
+                return Default::default();
             }
             Err(e) => {
                 notes.push(Problem::error(
@@ -60,19 +70,29 @@ fn subdirs(dir: &Path, notes: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
                     dir.display()
                 ),
             ));
-                return Vec::new();
+                return Default::default();
             }
         };
-    let mut out: Vec<(String, PathBuf)> = rd
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            (!name.starts_with('.') && path.is_dir()).then_some((name, path))
-        })
-        .collect();
+    let (handle, entries) = rd;
+    let mut siblings = disk::Siblings::new();
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for e in entries {
+        if e.name.starts_with('.') {
+            siblings.insert(e.name);
+            continue;
+        }
+        let is_dir = match e.kind {
+            EntryKind::Dir => true,
+            // A link (or an unknown type): whatever it points to decides.
+            EntryKind::Symlink | EntryKind::Unknown => handle.is_dir_at(&e.name),
+            EntryKind::File | EntryKind::Special(_) => false,
+        };
+        if is_dir {
+            out.push((e.name.clone(), dir.join(&e.name)));
+        }
+    }
     out.sort();
-    out
+    (out, Some(disk::Parent { handle, siblings }))
 }
 
 /// What [`par_map`] returns: the results, and the directories whose inspection
@@ -101,16 +121,16 @@ fn test_panic_hook(dir: &Path) {
 /// `failed`, and every other item's result is kept.
 fn par_map<T: Sync, R: Send>(
     items: &[T],
-    dir_of: impl Fn(&T) -> &Path + Sync,
+    dir_of: impl Fn(&T) -> PathBuf + Sync,
     f: impl Fn(&T) -> R + Sync,
 ) -> ParOut<R> {
     let one = |item: &T| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             #[cfg(debug_assertions)]
-            test_panic_hook(dir_of(item));
+            test_panic_hook(&dir_of(item));
             f(item)
         }))
-        .map_err(|_| dir_of(item).to_path_buf())
+        .map_err(|_| dir_of(item))
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -130,7 +150,7 @@ fn par_map<T: Sync, R: Send>(
                     // Each item is caught above; should the worker itself still die, its
                     // whole chunk counts as not inspected.
                     h.join().unwrap_or_else(|_| {
-                        c.iter().map(|i| Err(dir_of(i).to_path_buf())).collect()
+                        c.iter().map(|i| Err(dir_of(i))).collect()
                     })
                 })
                 .collect()
@@ -180,8 +200,17 @@ fn scan_failed_note(failed: &[PathBuf]) -> Option<Problem> {
     ))
 }
 
+/// Whether `dir` holds an agent key file, from its listing (nothing is looked up by name);
+/// a directory that can be searched but not listed is asked by name, as the SDK would.
 fn has_agent_files(dir: &Path) -> bool {
-    dir.join(disk::AGENT_PRIVATE).exists() || dir.join(disk::AGENT_PUBLIC).exists()
+    let is_key = |n: &str| n == disk::AGENT_PRIVATE || n == disk::AGENT_PUBLIC;
+    match crate::store::fs::DirHandle::open(dir).and_then(|h| h.list()) {
+        Ok(entries) => entries.iter().any(|e| is_key(&e.name)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            dir.join(disk::AGENT_PRIVATE).exists() || dir.join(disk::AGENT_PUBLIC).exists()
+        }
+        Err(_) => false,
+    }
 }
 
 pub fn scan(input: &ScanInput) -> Scan {
@@ -221,18 +250,19 @@ pub fn scan(input: &ScanInput) -> Scan {
     }
     let home_subdirs = |dir: PathBuf, notes: &mut Vec<Problem>| {
         if home_err.is_some() {
-            Vec::new()
+            Default::default()
         } else {
-            subdirs(&dir, notes)
+            listing(&dir, notes)
         }
     };
 
     // Agent directories: keys/<id>/, then CAPISCIO_KEY_DIR (flat, plus its subdirs).
-    let mut agent_dirs: Vec<(String, PathBuf, bool)> =
-        home_subdirs(agents_dir(input.home), &mut scan.notes)
-            .into_iter()
-            .map(|(n, p)| (n, p, false))
-            .collect();
+    let (home_agents, agent_parent) = home_subdirs(agents_dir(input.home), &mut scan.notes);
+    let mut agent_dirs: Vec<(String, PathBuf, bool)> = home_agents
+        .into_iter()
+        .map(|(n, p)| (n, p, false))
+        .collect();
+    let home_agent_count = agent_dirs.len();
     if let Some(kd) = &explicit_key_dir {
         let name = kd
             .file_name()
@@ -249,36 +279,50 @@ pub fn scan(input: &ScanInput) -> Scan {
         );
     }
     let targeted = |name: &str, flat: bool| flat || agent_id.is_some_and(|a| a == name);
-    let agents = par_map(
-        &agent_dirs,
-        |(_, path, _)| path,
-        |(name, path, flat)| {
+    let (server_dirs, server_parent) = home_subdirs(servers_dir(input.home), &mut scan.notes);
+    // One pass over agents and servers together, so the threads share all the work
+    // (two passes left one thread idle while the other finished its half of each).
+    let work: Vec<(usize, bool)> = (0..agent_dirs.len())
+        .map(|i| (i, true))
+        .chain((0..server_dirs.len()).map(|i| (i, false)))
+        .collect();
+    let dir_of = |&(i, agent): &(usize, bool)| -> PathBuf {
+        if agent {
+            agent_dirs[i].1.clone()
+        } else {
+            server_dirs[i].1.clone()
+        }
+    };
+    let out = par_map(&work, dir_of, |&(i, agent)| {
+        if agent {
+            let (name, path, flat) = &agent_dirs[i];
             let discoverable = disk::is_uuid(name) || targeted(name, *flat);
-            disk::inspect_agent(path, name, discoverable, input.now)
-        },
-    );
-    let server_dirs = home_subdirs(servers_dir(input.home), &mut scan.notes);
-    let servers = par_map(
-        &server_dirs,
-        |(_, path)| path,
-        |(name, path)| disk::inspect_server(path, name),
-    );
-    let failed: Vec<PathBuf> = agents.failed.into_iter().chain(servers.failed).collect();
-    scan.notes.extend(scan_failed_note(&failed));
-    let (agents, servers) = (agents.results, servers.results);
+            // Journals of keys/<id> sit in keys/, which was listed; the other
+            // directories' parents were not, so they are looked up by name.
+            let parent = agent_parent.as_ref().filter(|_| i < home_agent_count);
+            disk::inspect_agent_in(path, name, discoverable, input.now, parent)
+        } else {
+            let (name, path) = &server_dirs[i];
+            disk::inspect_server_in(path, name, server_parent.as_ref())
+        }
+    });
+    scan.notes.extend(scan_failed_note(&out.failed));
+    let found = out.results;
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
     // directory otherwise would cost thousands of syscalls for nothing.
-    let mut seen = HashSet::new();
-    let dedup = explicit_key_dir.is_some();
-    for f in agents.into_iter().chain(servers) {
-        if dedup
-            && let Some(d) = f.dir.as_ref().and_then(|d| std::fs::canonicalize(d).ok())
-            && !seen.insert((f.identity.kind, d))
-        {
-            continue;
-        }
-        scan.found.push(f);
+    // The results are kept where par_map put them (no copy of ~1 KB per identity into a
+    // second vector: on 2,000 identities that copy was megabytes of fresh pages).
+    let mut found = found;
+    if explicit_key_dir.is_some() {
+        let mut seen = HashSet::new();
+        found.retain(|f| {
+            f.dir
+                .as_ref()
+                .and_then(|d| std::fs::canonicalize(d).ok())
+                .is_none_or(|d| seen.insert((f.identity.kind, d)))
+        });
     }
+    scan.found = found;
     for f in scan.found.iter_mut() {
         f.identity.effective = f.loadable && !f.identity.has_code(Code::NotDiscoverable);
     }
