@@ -125,10 +125,11 @@ fn deployment_files(root: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
 pub fn find_key_in_files(root: &Path, skip: &[PathBuf], needles: &Needles) -> Vec<FileHit> {
     let mut hits = Vec::new();
     for path in deployment_files(root, skip) {
-        let Ok(bytes) = std::fs::read(&path) else {
+        // Capped, no-follow, non-blocking (a FIFO swapped in after the listing cannot
+        // hang the plan); files that are not UTF-8 text hold none of our encodings.
+        let Ok(text) = crate::store::fs::read_text_capped(&path, 2 * 1024 * 1024) else {
             continue;
         };
-        let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
         let shown = path
             .strip_prefix(root)
             .map(|p| format!("./{}", p.display()))

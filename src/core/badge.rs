@@ -80,7 +80,13 @@ fn json_part<T: for<'de> Deserialize<'de>>(
     what: &'static str,
 ) -> Result<T, BadgeError> {
     let bytes = b64::url_decode(part).ok_or(BadgeError::Base64(what))?;
-    serde_json::from_slice(&bytes).map_err(|e| BadgeError::Json(what, e.to_string()))
+    // serde's text can quote the value it choked on: position and category only.
+    serde_json::from_slice(&bytes).map_err(|e| {
+        BadgeError::Json(
+            what,
+            crate::core::jwk::JsonFault::of(&e, &String::from_utf8_lossy(&bytes)).to_string(),
+        )
+    })
 }
 
 pub fn decode(token: &str) -> Result<Badge, BadgeError> {

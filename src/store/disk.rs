@@ -336,12 +336,21 @@ fn check_grace(card: &str, id: &str, now: i64, problems: &mut Vec<Problem>) {
             Code::RetiringKeyPastGrace,
             format!(
                 "{AGENT_CARD} still lists the old key {} as retiring; its grace period ended {}",
-                // The card is free text: keep a hostile kid from flooding the screen.
-                r.kid
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(80)
-                    .collect::<String>(),
+                // The card is free text: name the kid only when it is a DID; anything
+                // else (a pasted key, say) is described, never quoted.
+                if r.kid.starts_with("did:")
+                    && r.kid.len() <= 200
+                    && r.kid
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b":._%#-".contains(&b))
+                {
+                    r.kid.clone()
+                } else {
+                    format!(
+                        "(a kid of {} characters that is not a DID)",
+                        r.kid.chars().count()
+                    )
+                },
                 r.retire_after
                     .map(crate::core::ids::rfc3339)
                     .unwrap_or_default()

@@ -7,7 +7,7 @@
 //! into memory that is zeroed on drop. [`DirHandle`] lists an identity directory once and
 //! opens only the names its listing shows, relative to the directory's descriptor.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -736,7 +736,20 @@ fn remove_temps(dir: &Path, prefix: Option<&str>) {
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir)?.sync_all()
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::OFlags;
+            use std::os::unix::fs::OpenOptionsExt;
+            // Only ever a directory, never through a link: a planted FIFO or link at the
+            // path cannot block us or make us sync something else.
+            opts.custom_flags(
+                (OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC).bits()
+                    as i32,
+            );
+        }
+        opts.open(dir)?.sync_all()
     }
     #[cfg(not(unix))]
     {

@@ -175,7 +175,7 @@ pub fn read_index(home: &Path) -> Result<Option<Index>, KeyringError> {
             .map(Some)
             .map_err(|e| KeyringError::Index {
                 path: path.display().to_string(),
-                message: e.to_string(),
+                message: crate::core::jwk::JsonFault::of(&e, &t).to_string(),
             }),
     }
 }

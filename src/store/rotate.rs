@@ -112,6 +112,12 @@ pub fn lock_within(
     }
 }
 
+/// What `open(O_NOFOLLOW)` fails with at a symlink.
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = rustix::io::Errno::LOOP.raw_os_error();
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 40;
+
 /// Opens (creating) a lock file without following a symlink: a planted link must not
 /// make us create a file somewhere else. `flock` dies with the process, so a crash
 /// never leaves a stale lock behind; the empty file itself is harmless.
@@ -124,7 +130,10 @@ pub fn open_lock_file(path: &Path) -> Result<File, RotateError> {
         opts.mode(0o600);
         #[cfg(target_os = "linux")]
         opts.custom_flags(
-            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32,
+            (rustix::fs::OFlags::NOFOLLOW
+                | rustix::fs::OFlags::NONBLOCK
+                | rustix::fs::OFlags::CLOEXEC)
+                .bits() as i32,
         );
     }
     #[cfg(not(target_os = "linux"))]
@@ -134,8 +143,8 @@ pub fn open_lock_file(path: &Path) -> Result<File, RotateError> {
             path.display()
         )));
     }
-    opts.open(path).map_err(|e| {
-        if e.raw_os_error() == Some(40) {
+    let file = opts.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(ELOOP) {
             RotateError::Refused(format!(
                 "{} is a symlink; capiscio-tui does not follow links for its lock files — remove the link",
                 path.display()
@@ -143,7 +152,15 @@ pub fn open_lock_file(path: &Path) -> Result<File, RotateError> {
         } else {
             io_err(format!("cannot open lock {}", path.display()))(e)
         }
-    })
+    })?;
+    // A FIFO or device planted at the lock path opens without blocking; refuse it.
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(RotateError::Refused(format!(
+            "{} is not a regular file; remove it so capiscio-tui can lock the identity",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
@@ -157,7 +174,7 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
             .map(Some)
             .map_err(|e| RotateError::Journal {
                 path: paths.journal.display().to_string(),
-                message: e.to_string(),
+                message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
             }),
     }
 }
