@@ -810,7 +810,7 @@ mod tests {
             Err(ReadError::Symlink { .. })
         ));
         let sparse = dir.path().join("sparse");
-        File::create(&sparse)
+        fs::File::create(&sparse)
             .unwrap()
             .set_len(100 * 1024 * 1024)
             .unwrap();
