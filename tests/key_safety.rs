@@ -115,7 +115,9 @@ fn a_disk_that_fills_at_any_write_leaves_a_clean_explained_state() {
     let keys_before = agent_keys(&template.agent_dir(A));
     assert_eq!(keys_before.len(), 3);
     let mut failures = 0;
-    for syscall in ["write", "fsync", "mkdir", "linkat", "renameat2", "rename"] {
+    // Not `write`: tokio wakes its threads by writing to an eventfd, and an injected error
+    // there is no full disk but a lost wake-up. Real ENOSPC on writes: the tmpfs test below.
+    for syscall in ["fsync", "mkdir", "linkat", "renameat2", "rename"] {
         // How many such calls an undisturbed rotation makes (per strace, all threads).
         let total = {
             let h = Home::new();
@@ -355,4 +357,211 @@ fn concurrent_writers_lose_nothing() {
             .any(|c| c == "rotation-interrupted" || c.contains("mismatch")),
         "{c:?}"
     );
+}
+
+/// A 1 GiB (sparse) agent card: rotation refuses it at once instead of reading and
+/// copying it into the archive; the key stays where it was.
+#[test]
+fn a_huge_agent_card_is_refused_not_copied() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let card = h.agent_dir(A).join("agent-card.json");
+    std::fs::File::create(&card)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = h.run(&["rotate", A, "--yes", "--offline"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(stderr(&out).contains("agent-card.json"), "{}", stderr(&out));
+    assert_eq!(agent_keys(&h.agent_dir(A)), vec![D1.to_string()]);
+    let du = Command::new("du")
+        .args(["-s", "--block-size=1M"])
+        .arg(h.capiscio())
+        .output()
+        .unwrap();
+    let used: u64 = String::from_utf8_lossy(&du.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(used < 16, "{used} MiB used: the card was copied");
+    let list = h.list_json(&[]);
+    assert!(
+        !codes(find(&list, A)).contains(&"rotation-interrupted".to_string()),
+        "{:?}",
+        codes(find(&list, A))
+    );
+}
+
+/// The agent SDK rewrites `private.jwk` at every start while an env var injects a key
+/// (spec §1.4). A rotation that is preparing its swap at that moment must not swap the
+/// SDK's key away: it stops, and the SDK's key stays current.
+#[test]
+fn a_key_rewritten_during_a_rotation_is_not_swapped_away() {
+    if !strace_available() {
+        return;
+    }
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    // Hold the rotation for a second when it creates its staging directory.
+    let child = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=mkdir,mkdirat",
+            "-e",
+            "inject=mkdir,mkdirat:delay_enter=1000000",
+        ])
+        .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
+        .args(["rotate", A, "--yes", "--offline"])
+        .env_clear()
+        .env("HOME", h.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = h
+        .capiscio()
+        .join("keys")
+        .join(format!(".{A}.rotation.json"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !journal.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // What the SDK does: write the injected key over the file in place.
+    std::fs::write(
+        h.agent_dir(A).join("private.jwk"),
+        private_jwk(D2, X2, DID2),
+    )
+    .unwrap();
+    std::fs::write(h.agent_dir(A).join("public.jwk"), public_jwk(X2, DID2)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("changed"), "{}", stderr(&out));
+    let list = h.list_json(&[]);
+    assert_eq!(find(&list, A)["key_did"], DID2, "the SDK's key is current");
+    // Nothing of the abandoned rotation is left: no staging directory, no new key.
+    assert_eq!(agent_keys(&h.agent_dir(A)), vec![D2.to_string()]);
+    assert!(
+        !h.capiscio()
+            .join("keys")
+            .join(format!(".{A}.rotating"))
+            .exists()
+    );
+    assert!(
+        !codes(find(&list, A)).contains(&"rotation-interrupted".to_string()),
+        "{:?}",
+        codes(find(&list, A))
+    );
+}
+
+/// A real full disk at every point of a rotation: a small tmpfs filled up to leave
+/// 0, 1, 2, … pages free, until the rotation fits. Needs root (mount); skipped elsewhere.
+#[test]
+fn a_real_full_disk_at_every_page_loses_nothing() {
+    let template = Home::new();
+    seed_agent(&template, A, D1, X1, DID1);
+    let out = template.run(&["rotate", A, "--yes", "--offline"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys_before = agent_keys(&template.agent_dir(A));
+    for free_pages in 0..64u64 {
+        let h = Home::new();
+        let mnt = h.capiscio();
+        std::fs::create_dir_all(&mnt).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            if std::env::var_os("CI").is_some() {
+                panic!("cannot mount a tmpfs in CI (needs root)");
+            }
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            return;
+        }
+        let _umount = Unmount(mnt.clone());
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", template.capiscio().display()))
+            .arg(&mnt)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        // Fill to the last page, then give back `free_pages` pages.
+        let filler = h.path().join(".capiscio/filler");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&filler).unwrap();
+            let page = vec![0u8; 4096];
+            while f.write_all(&page).is_ok() {}
+            f.sync_all().ok();
+        }
+        let len = std::fs::metadata(&filler).unwrap().len();
+        std::fs::File::options()
+            .write(true)
+            .open(&filler)
+            .unwrap()
+            .set_len(len.saturating_sub(free_pages * 4096))
+            .unwrap();
+        let out = h.run(&["rotate", A, "--yes", "--offline"]);
+        let label = format!("{free_pages} pages free");
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{label}: {}",
+            stderr(&out)
+        );
+        let keys_after = agent_keys(&h.agent_dir(A));
+        for k in &keys_before {
+            assert!(keys_after.contains(k), "{label}: a key was lost");
+        }
+        // Room again: a clean state, or one that resume finishes.
+        std::fs::remove_file(&filler).unwrap();
+        let list = h.list_json(&[]);
+        if codes(find(&list, A)).contains(&"rotation-interrupted".to_string()) {
+            assert!(
+                stderr(&out).contains("--resume"),
+                "{label}: {}",
+                stderr(&out)
+            );
+            let r = h.run(&["rotate", A, "--resume", "--offline"]);
+            assert!(r.status.success(), "{label}: {}", stderr(&r));
+        }
+        let list = h.list_json(&[]);
+        let c = codes(find(&list, A));
+        assert!(
+            !c.iter().any(|c| c == "rotation-interrupted"
+                || c.contains("mismatch")
+                || c.starts_with("missing")),
+            "{label}: {c:?}"
+        );
+        if out.status.success() {
+            assert!(free_pages > 3, "the disk was full only {free_pages} times");
+            return;
+        }
+        assert!(
+            stderr(&out).contains("No space left"),
+            "{label}: {}",
+            stderr(&out)
+        );
+    }
+    panic!("the rotation never fitted into 64 free pages");
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }

@@ -387,7 +387,11 @@ fn settle(paths: &Paths, j: &mut Journal, finish: bool) -> Result<Settled, AppEr
 /// what was staged and leave no interrupted journal behind. When even the journal cannot
 /// be written, remove it — the old key never moved, so there is nothing to resume.
 fn abandon_unswapped(paths: &Paths, j: &mut Journal) {
-    if rs::discard(paths, j.kind, j.new_fingerprint.as_deref()).is_err() {
+    // A failed sync at the end (the disk is still full) does not undo the removal.
+    if rs::discard(paths, j.kind, j.new_fingerprint.as_deref()).is_err()
+        && (crate::store::fs::exists(&paths.staging)
+            || crate::store::fs::exists(&rs::aside_path(paths)))
+    {
         return; // doctor reports the leftover; the journal still explains it
     }
     j.phase = Phase::Abandoned;

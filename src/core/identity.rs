@@ -93,6 +93,7 @@ pub enum Code {
     NotDiscoverable,
     TildeInKeyDir,
     ScanFailed,
+    Leftover,
 }
 
 impl Code {
@@ -134,6 +135,7 @@ impl Code {
             Self::NotDiscoverable => "not-discoverable",
             Self::TildeInKeyDir => "tilde-in-key-dir",
             Self::ScanFailed => "scan-failed",
+            Self::Leftover => "leftover",
         }
     }
 }

@@ -412,6 +412,8 @@ pub fn discard(paths: &Paths, kind: Kind, unused: Option<&str>) -> Result<(), Ro
             continue;
         };
         if meta.is_dir() {
+            adopt_orphans(paths, kind, &p, &kept, unused)?;
+            let kept = keys_held(&paths.dir, kind).all();
             let held = keys_held(&p, kind);
             if let Some(only) = held
                 .all()
@@ -432,6 +434,71 @@ pub fn discard(paths: &Paths, kind: Kind, unused: Option<&str>) -> Result<(), Ro
     }
     let parent = paths.dir.parent().unwrap_or(Path::new("."));
     sfs::sync_dir(parent).map_err(io_err("cannot sync the parent directory"))?;
+    Ok(())
+}
+
+/// Keys in `from` (a staging or parked directory) that the identity directory does not
+/// hold — which happens only when something else changed the identity meanwhile, e.g.
+/// an SDK rewrote `private.jwk` with an injected key while a rotation was staging — are
+/// moved into the identity's archive (hard links) before `from` may be deleted: a key
+/// that was current once is never lost, and recovery still converges.
+fn adopt_orphans(
+    paths: &Paths,
+    kind: Kind,
+    from: &Path,
+    kept: &[String],
+    unused: Option<&str>,
+) -> Result<(), RotateError> {
+    let orphan = |fp: &Option<String>| {
+        fp.as_deref()
+            .is_some_and(|f| !kept.iter().any(|k| k == f) && Some(f) != unused)
+    };
+    let mut entries: Vec<(PathBuf, String, bool)> = list_archive(from, kind)
+        .into_iter()
+        .filter_map(|e| {
+            let fp = fingerprint_in(Path::new(&e.path), kind);
+            orphan(&fp).then(|| (PathBuf::from(&e.path), e.name, true))
+        })
+        .collect();
+    let top = fingerprint_in(from, kind);
+    if orphan(&top) {
+        let fp = top.unwrap_or_default();
+        entries.push((from.to_path_buf(), format!("recovered-{fp}"), false));
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if archive_is_symlink(&paths.dir) {
+        return Err(RotateError::Refused(format!(
+            "{}/archive is a symlink; not moving keys through it",
+            paths.dir.display()
+        )));
+    }
+    let archive = paths.dir.join(ARCHIVE_DIR);
+    sfs::create_private_dir(&archive)?;
+    for (src, name, whole) in entries {
+        let mut dst = archive.join(&name);
+        let mut n = 1;
+        while sfs::exists(&dst) {
+            n += 1;
+            dst = archive.join(format!("{name}-{n}"));
+        }
+        if whole {
+            mirror(&src, &dst)?;
+        } else {
+            // Only the key files of a staging directory's top level, not its archive.
+            sfs::create_private_dir(&dst)?;
+            for e in fs::read_dir(&src).map_err(io_err(format!("cannot read {}", src.display())))? {
+                let e = e.map_err(io_err("cannot read a directory"))?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                if is_key_material(kind, &name) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    mirror(&e.path(), &dst.join(&name))?;
+                }
+            }
+            sfs::sync_dir(&dst).map_err(io_err("cannot sync the archive"))?;
+        }
+    }
+    sfs::sync_dir(&archive).map_err(io_err("cannot sync the archive"))?;
     Ok(())
 }
 
@@ -580,4 +647,46 @@ pub fn list_archive(dir: &Path, kind: Kind) -> Vec<ArchiveEntry> {
 /// The archive name for the key being replaced now.
 pub fn archive_name(now: i64, fingerprint: &str, suffix: &str) -> String {
     format!("{}-{fingerprint}{suffix}", archive_stamp(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::key::KeyPair;
+
+    fn agent_dir(dir: &Path, seed: u8) -> String {
+        let key = KeyPair::from_seed(&[seed; 32]);
+        fs::create_dir_all(dir).unwrap();
+        let jwk = crate::core::jwk::to_go_private(&key);
+        fs::write(dir.join(AGENT_PRIVATE), jwk.as_bytes()).unwrap();
+        fs::write(
+            dir.join(AGENT_PUBLIC),
+            crate::core::jwk::to_go_public(key.public()),
+        )
+        .unwrap();
+        key.public().fingerprint()
+    }
+
+    /// A key found only in a staging directory (something replaced the identity's key
+    /// while a rotation was staging) is moved into the identity's archive, never deleted.
+    #[test]
+    fn discard_adopts_keys_the_identity_does_not_hold() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("keys").join("a1");
+        let current = agent_dir(&dir, 1);
+        let paths = Paths::for_dir(&dir);
+        // The staging directory: a never-used new key on top, an archived key 3 inside.
+        let staged_new = agent_dir(&paths.staging, 2);
+        let entry = paths.staging.join(ARCHIVE_DIR).join("20260101T000000Z-x");
+        let orphan = agent_dir(&entry, 3);
+        discard(&paths, Kind::Agent, Some(&staged_new)).unwrap();
+        assert!(!paths.staging.exists());
+        let held = keys_held(&dir, Kind::Agent);
+        assert_eq!(held.current.as_deref(), Some(current.as_str()));
+        assert_eq!(held.archived, vec![orphan.clone()]);
+        // Without `unused`, the staging directory's own key is adopted too.
+        agent_dir(&paths.staging, 4);
+        discard(&paths, Kind::Agent, None).unwrap();
+        assert_eq!(keys_held(&dir, Kind::Agent).archived.len(), 2);
+    }
 }

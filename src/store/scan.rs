@@ -92,7 +92,45 @@ fn listing(dir: &Path, notes: &mut Vec<Problem>) -> Listing {
         }
     }
     out.sort();
+    notes.extend(leftover_notes(dir, &siblings));
     (out, Some(disk::Parent { handle, siblings }))
+}
+
+/// Hidden leftovers of a killed run beside the identity directories: a half-built
+/// identity (`.<id>.creating`, holding a key nobody ever used) or a temp file of a
+/// journal write. The next `generate` / the next locked operation removes them; until
+/// then `doctor` names them rather than keeping quiet about a stray key file.
+fn leftover_notes(dir: &Path, hidden: &disk::Siblings) -> Vec<Problem> {
+    let mut names: Vec<&String> = hidden
+        .iter()
+        .filter(|n| {
+            n.ends_with(crate::store::create::CREATING_SUFFIX)
+                || (n.contains(".capiscio-tui-") && n.ends_with(".tmp"))
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let path = dir.join(n);
+            let (what, fix) = if n.ends_with(crate::store::create::CREATING_SUFFIX) {
+                (
+                    "a half-built identity left by an interrupted `generate` (its key was never used)",
+                    "the next `capiscio-tui generate` removes it",
+                )
+            } else {
+                (
+                    "a temp file left by an interrupted write",
+                    "the next rotation or fix of that identity removes it",
+                )
+            };
+            Problem::warning(
+                Code::Leftover,
+                format!("{} is {what}", path.display()),
+                format!("{fix}; or delete it yourself: `rm -r {}`", path.display()),
+            )
+        })
+        .collect()
 }
 
 /// What [`par_map`] returns: the results, and the directories whose inspection
