@@ -33,7 +33,8 @@ pub fn fix(found: &Found) -> Result<Vec<Fixed>, AppError> {
     let Some(dir) = found.dir.as_deref() else {
         return Ok(Vec::new());
     };
-    if i.source == Source::Env || sfs::is_symlink(dir) {
+    // Nothing is changed through a link: not the directory's, nor keys/'s, nor the home's.
+    if i.source == Source::Env || crate::store::create::refuse_symlinked_identity(dir).is_err() {
         return Ok(Vec::new());
     }
     // The same lock rotation holds: a fix never interleaves with a swap of this directory.

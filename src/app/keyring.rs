@@ -53,6 +53,7 @@ fn index_lock(home: &Path) -> Result<crate::store::rotate::Lock, AppError> {
 
 /// The per-identity lock that rotation, fixes and imports share.
 fn identity_lock(dir: &Path, id: &str) -> Result<crate::store::rotate::Lock, AppError> {
+    crate::store::create::refuse_symlinked_identity(dir)?;
     Ok(crate::store::rotate::lock_within(
         &crate::store::rotate::Paths::for_dir(dir),
         id,
@@ -180,6 +181,7 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
             "the keyring returned a different key; nothing was removed",
         ));
     }
+    let stored = text;
     let marker = Marker {
         store: k.kind,
         service: kr::SERVICE.into(),
@@ -203,6 +205,15 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
                 n.to_string_lossy().starts_with("key-") && n.to_string_lossy().ends_with(".pem")
             }) && disk::load_secret_file(&SecretRef::ServerPem(p.clone())).is_ok_and(|k2| k2 == key)
         }));
+    }
+    // An SDK may have rewritten the file while the keyring answered (it does at every
+    // start while an env var injects a key): delete only the bytes that were stored.
+    if sfs::read_small_text(&private_path).map_err(refused)?.as_str() != stored.as_str() {
+        let _ = std::fs::remove_file(dir.join(kr::MARKER_FILE));
+        return Err(refused(format!(
+            "{} changed while it was being imported; nothing was removed — run the import again",
+            private_path.display()
+        )));
     }
     for p in doomed {
         std::fs::remove_file(&p)

@@ -53,12 +53,7 @@ fn identity_dir(found: &Found) -> Result<PathBuf, AppError> {
         )));
     }
     let dir = PathBuf::from(&found.identity.location);
-    if crate::store::fs::is_symlink(&dir) {
-        return Err(AppError::Refused(format!(
-            "{} is a symlink; rotation only works on a real identity directory",
-            dir.display()
-        )));
-    }
+    crate::store::create::refuse_symlinked_identity(&dir)?;
     if crate::store::fs::is_symlink(&dir.join(rs::private_name(found.identity.kind))) {
         return Err(AppError::Refused(format!(
             "the private key of {} is a symlink (symlinked-key); replace it with the file itself before rotating",
@@ -410,6 +405,7 @@ fn rotation_files(
     now: i64,
 ) -> (Vec<NewFile>, ArchiveMeta) {
     let files = new_layout(&paths.dir, j.kind, old, new, j.mode, j.grace_until);
+    j.archive = rs::unique_archive_name(&paths.dir, &j.archive);
     j.new_fingerprint = Some(new.public().fingerprint());
     j.new_did = Some(new.public().did_key());
     let meta = ArchiveMeta {
@@ -989,7 +985,8 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
         ));
     }
     notes.push("if the registry was given the rolled-back key, register the restored key again (`capiscio-tui register`) or fix it in the dashboard".into());
-    let archive_name = rs::archive_name(ctx.now, &cur_fp, "-rolled-back");
+    let archive_name =
+        rs::unique_archive_name(&dir, &rs::archive_name(ctx.now, &cur_fp, "-rolled-back"));
     let meta = ArchiveMeta {
         fingerprint: cur_fp.clone(),
         did: current.public().did_key(),
@@ -1119,6 +1116,7 @@ pub fn end_grace(found: &Found, now: i64, early: bool) -> Result<GraceEnded, App
         )));
     }
     let dir = PathBuf::from(&found.identity.location);
+    crate::store::create::refuse_symlinked_identity(&dir)?;
     let paths = Paths::for_dir(&dir);
     let _lock = rs::lock_within(&paths, id, LOCK_PATIENCE)?;
     let path = dir.join(AGENT_CARD);

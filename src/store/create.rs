@@ -49,6 +49,27 @@ pub fn refuse_symlinked_path(root: &Path, path: &Path) -> Result<(), WriteError>
     }
 }
 
+/// Refuses an identity directory that is, or sits in, a symlink: the directory, the one
+/// holding it (where locks, journals and staging go) and, for `keys/<id>` and
+/// `mcp-servers/<id>`, the CapiscIO home above them.
+pub fn refuse_symlinked_identity(dir: &Path) -> Result<(), WriteError> {
+    let mut check = vec![dir.to_path_buf()];
+    if let Some(parent) = dir.parent() {
+        check.push(parent.to_path_buf());
+        if parent
+            .file_name()
+            .is_some_and(|n| n == "keys" || n == "mcp-servers")
+            && let Some(home) = parent.parent()
+        {
+            check.push(home.to_path_buf());
+        }
+    }
+    match check.into_iter().find(|p| sfs::is_symlink(p)) {
+        Some(path) => Err(WriteError::Symlink { path }),
+        None => Ok(()),
+    }
+}
+
 /// Creates `parent/<id>` holding exactly `files`, atomically. Fails with
 /// [`WriteError::Exists`] when the directory exists.
 pub fn create_identity(

@@ -170,13 +170,57 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
             path: paths.journal.display().to_string(),
             message: e.to_string(),
         }),
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| RotateError::Journal {
+        Ok(text) => {
+            let j: Journal =
+                serde_json::from_str(&text).map_err(|e| RotateError::Journal {
+                    path: paths.journal.display().to_string(),
+                    message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
+                })?;
+            check_journal(paths, &j).map_err(|message| RotateError::Journal {
                 path: paths.journal.display().to_string(),
-                message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
-            }),
+                message,
+            })?;
+            Ok(Some(j))
+        }
     }
+}
+
+/// A journal is data anyone with write access to the home could have edited: the paths
+/// it names must be the ones it sits next to, and the archive name one path component.
+fn check_journal(paths: &Paths, j: &Journal) -> Result<(), String> {
+    if Path::new(&j.dir) != paths.dir {
+        return Err(
+            "it names another identity directory than the one it sits next to; not trusting it"
+                .into(),
+        );
+    }
+    if crate::core::ids::IdentityId::parse(&j.archive).is_err() {
+        return Err("its archive name is not a plain directory name; not trusting it".into());
+    }
+    if crate::core::ids::IdentityId::parse(&j.identity_id).is_err() {
+        return Err("its identity id is not a valid id; not trusting it".into());
+    }
+    if j.manifest.iter().any(|m| {
+        m.split('/')
+            .any(|c| c == ".." || c == "." || (c.is_empty() && !m.ends_with('/')))
+            || m.starts_with('/')
+    }) {
+        return Err("its manifest names paths outside the staging directory".into());
+    }
+    Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`, … — the first name not yet used in `dir`'s archive (two
+/// swaps of the same key within one second would otherwise collide).
+pub fn unique_archive_name(dir: &Path, base: &str) -> String {
+    let archive = dir.join(ARCHIVE_DIR);
+    let mut name = base.to_string();
+    let mut n = 1;
+    while sfs::exists(&archive.join(&name)) {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    name
 }
 
 pub fn write_journal(paths: &Paths, j: &Journal) -> Result<(), RotateError> {
