@@ -17,7 +17,9 @@ fn generate_agent(h: &Home, id: &str) {
 }
 
 fn journal_path(h: &Home, id: &str) -> std::path::PathBuf {
-    h.capiscio().join("keys").join(format!(".{id}.rotation.json"))
+    h.capiscio()
+        .join("keys")
+        .join(format!(".{id}.rotation.json"))
 }
 
 fn edit_journal(h: &Home, id: &str, f: impl FnOnce(&mut serde_json::Value)) {
@@ -208,7 +210,11 @@ fn rotate_and_fix_never_write_through_a_symlinked_keys_dir() {
         "rotate went through a symlinked keys/: {}",
         stdout(&out)
     );
-    assert_eq!(tree(&outside), before, "rotate wrote through the symlinked keys/");
+    assert_eq!(
+        tree(&outside),
+        before,
+        "rotate wrote through the symlinked keys/"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,9 +244,14 @@ fn keyring_import_never_deletes_a_key_written_during_the_import() {
     let dir = h.agent_dir(A);
     let other = std::fs::read(h.agent_dir("a2").join("private.jwk")).unwrap();
     // Every add_key takes 1.5 s: two probes, then the store of the key.
-    let mut child = Command::new("keyctl")
+    let child = Command::new("keyctl")
         .args(["session", "-", "strace", "-f", "-o", "/dev/null"])
-        .args(["-e", "trace=add_key", "-e", "inject=add_key:delay_exit=1500000"])
+        .args([
+            "-e",
+            "trace=add_key",
+            "-e",
+            "inject=add_key:delay_exit=1500000",
+        ])
         .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
         .args(["keyring", "import", A, "--keyring", "keyutils"])
         .env_clear()

@@ -196,7 +196,7 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
         Overwrite::Allow,
     )?;
     let mut removed = Vec::new();
-    let mut doomed = vec![private_path];
+    let mut doomed = vec![private_path.clone()];
     if kind == Kind::McpServer
         && let Ok(rd) = std::fs::read_dir(&dir)
     {
@@ -208,7 +208,11 @@ pub fn import(ctx: &Context, k: &Keyring, found: &Found) -> Result<Imported, App
     }
     // An SDK may have rewritten the file while the keyring answered (it does at every
     // start while an env var injects a key): delete only the bytes that were stored.
-    if sfs::read_small_text(&private_path).map_err(refused)?.as_str() != stored.as_str() {
+    if sfs::read_small_text(&private_path)
+        .map_err(refused)?
+        .as_str()
+        != stored.as_str()
+    {
         let _ = std::fs::remove_file(dir.join(kr::MARKER_FILE));
         return Err(refused(format!(
             "{} changed while it was being imported; nothing was removed — run the import again",

@@ -171,11 +171,10 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
             message: e.to_string(),
         }),
         Ok(text) => {
-            let j: Journal =
-                serde_json::from_str(&text).map_err(|e| RotateError::Journal {
-                    path: paths.journal.display().to_string(),
-                    message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
-                })?;
+            let j: Journal = serde_json::from_str(&text).map_err(|e| RotateError::Journal {
+                path: paths.journal.display().to_string(),
+                message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
+            })?;
             check_journal(paths, &j).map_err(|message| RotateError::Journal {
                 path: paths.journal.display().to_string(),
                 message,
