@@ -1400,6 +1400,10 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
     // Baseline: the command, traced, from the starting state.
     let (base, points) = b.enumerate_in(&sc.cmd, stdin);
     st.runs += 1;
+    // The harness's own `export` takes the identity's lock file: not the command's leftover.
+    for w in &sc.extra.recoverable {
+        let _ = exported_seed(&b.rt, w);
+    }
     allowed.extend(walk(&b.home).iter().map(|p| normalize(p)));
     let ctx = Ctx {
         sc,

@@ -275,7 +275,7 @@ fn keyring_scenarios() -> Vec<Scenario> {
         let tag = session.label();
         let (ka, ks, ko) = match session {
             Session::Keyutils => (
-                format!("{pid:08x}-3333-4333-8333-333333333333"),
+                format!("{pid:08x}-3333-4333-8333-000000000000"),
                 format!("ku-srv-{pid}"),
                 format!("ku-only-{pid}"),
             ),
@@ -429,7 +429,50 @@ fn keyring_scenarios() -> Vec<Scenario> {
             v.push(sc);
         }
     }
+    // Scenarios run concurrently and keyutils entries are visible across sessions: each
+    // keyutils scenario gets ids of its own.
+    for (n, sc) in v.iter_mut().enumerate() {
+        if sc.extra.session == Session::Keyutils {
+            let map = [
+                (
+                    format!("{pid:08x}-3333-4333-8333-000000000000"),
+                    format!("{pid:08x}-3333-4333-8333-{n:012x}"),
+                ),
+                (format!("ku-srv-{pid}"), format!("ku-srv-{pid}-{n}")),
+                (format!("ku-only-{pid}"), format!("ku-only-{pid}-{n}")),
+            ];
+            rename_ids(sc, &map);
+        }
+    }
     v
+}
+
+fn rename_ids(sc: &mut Scenario, map: &[(String, String)]) {
+    let swap = |a: &mut String| {
+        if let Some((_, to)) = map.iter().find(|(from, _)| from == a) {
+            *a = to.clone();
+        }
+    };
+    let steps = |st: &mut Vec<Step>| {
+        for s in st.iter_mut() {
+            match s {
+                Step::Run(a) | Step::Input(a, _) | Step::Kill(a, _) => a.iter_mut().for_each(swap),
+                Step::Chmod(..) | Step::Remove(_) => {}
+            }
+        }
+    };
+    steps(&mut sc.setup);
+    steps(&mut sc.extra.per_run);
+    sc.cmd.iter_mut().for_each(swap);
+    for w in sc
+        .extra
+        .recoverable
+        .iter_mut()
+        .chain(sc.bystanders.iter_mut())
+        .chain(sc.subject.iter_mut())
+    {
+        swap(&mut w.id);
+    }
 }
 
 /// `register` and `generate --register` against the dev registry on loopback.
