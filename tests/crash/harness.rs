@@ -1052,6 +1052,8 @@ pub struct Extra {
     pub api_keys: Option<(String, String)>,
     /// The command is refused by design (exit 1), e.g. `keyring delete` of the only copy.
     pub refused: bool,
+    /// Only in `crash_exhaustive` (a Secret Service twin of a keyutils scenario CI runs).
+    pub exhaustive_only: bool,
     /// CI samples every `ci_every`th non-structural kill point instead of the default.
     pub ci_every: Option<usize>,
 }
