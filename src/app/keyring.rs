@@ -311,6 +311,7 @@ pub fn login(ctx: &Context, k: &Keyring, key: &str) -> Result<(), AppError> {
         &[("kind", "registry-api-key".into())],
     )
     .map_err(refused)?;
+    let _lock = index_lock(&ctx.home)?;
     let mut index = kr::read_index(&ctx.home)
         .map_err(refused)?
         .unwrap_or_default();

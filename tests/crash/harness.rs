@@ -97,8 +97,12 @@ fn base_cmd(home: &Path, program: &str) -> Command {
     c
 }
 
-fn finish(mut c: Command) -> Ran {
+fn finish(mut c: Command, stdin: Option<&str>) -> Ran {
     let mut child = c.spawn().expect("spawn");
+    if let (Some(t), Some(mut i)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        let _ = i.write_all(t.as_bytes());
+    }
     let start = Instant::now();
     // Read pipes on threads so a chatty child cannot block.
     let mut so = child.stdout.take().unwrap();
@@ -139,36 +143,342 @@ fn finish(mut c: Command) -> Ran {
     }
 }
 
-/// The real binary, clean environment, HOME = `home`.
-pub fn run(home: &Path, args: &[String]) -> Ran {
-    let mut c = base_cmd(home, bin());
-    c.args(args);
-    finish(c)
+/// Where the commands of a scenario run: directly (clean environment, HOME = the bench's
+/// home), or inside one long-lived `keyctl session` (kernel keyring) — under
+/// `dbus-run-session` with an unlocked private gnome-keyring for the Secret Service — whose
+/// bash reads one command line at a time, so the killed command, its recovery and the
+/// checks all see the same keyrings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Session {
+    #[default]
+    Plain,
+    /// `keyctl session`; every command gets `--keyring keyutils`.
+    Keyutils,
+    /// `dbus-run-session` + gnome-keyring + `keyctl session`; `--keyring secret-service`.
+    SecretService,
 }
 
-/// Under strace, recording every traced call of the whole process tree to `log`.
-pub fn run_traced(home: &Path, args: &[String], log: &Path) -> Ran {
-    let mut c = base_cmd(home, "strace");
-    c.args(["-f", "-qq", "-o"])
-        .arg(log)
-        .args(["-e", &format!("trace={TRACE_SET}"), bin()])
-        .args(args);
-    finish(c)
+impl Session {
+    pub fn label(self) -> &'static str {
+        match self {
+            Session::Plain => "plain",
+            Session::Keyutils => "keyutils",
+            Session::SecretService => "secret-service",
+        }
+    }
 }
 
-/// Under strace, SIGKILLed at the `n`th call of `syscall` (counted per thread, as strace does).
-pub fn run_killed(home: &Path, args: &[String], p: &Point) -> Ran {
-    let mut c = base_cmd(home, "strace");
-    c.args(["-f", "-qq", "-o", "/dev/null"])
-        .args([
+/// The daemon forks before its login collection is on the bus (as in tests/keyring.rs).
+const WAIT_FOR_LOGIN: &str = "for _ in $(seq 100); do dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null | grep -q collection/login && break; sleep 0.1; done";
+
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+struct Shell {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    seq: u64,
+}
+
+/// Runs the binary (and strace, keyctl, secret-tool) for one bench.
+pub struct Runner {
+    pub home: PathBuf,
+    pub session: Session,
+    scratch: PathBuf,
+    env: Vec<(String, String)>,
+    shell: Option<std::sync::Mutex<Shell>>,
+}
+
+impl Runner {
+    pub fn new(home: &Path, scratch: &Path, session: Session, env: Vec<(String, String)>) -> Self {
+        fs::create_dir_all(scratch).unwrap();
+        let shell = (session != Session::Plain).then(|| {
+            let data = scratch.join("xdg-data");
+            let run = scratch.join("xdg-run");
+            fs::create_dir_all(&data).unwrap();
+            fs::create_dir_all(&run).unwrap();
+            fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
+            let mut c = if session == Session::SecretService {
+                let mut c = Command::new("dbus-run-session");
+                c.args(["--", "keyctl", "session", "-", "bash", "-s"]);
+                c
+            } else {
+                let mut c = Command::new("keyctl");
+                c.args(["session", "-", "bash", "-s"]);
+                c
+            };
+            c.env_clear()
+                .env("HOME", home)
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("XDG_DATA_HOME", &data)
+                .env("XDG_RUNTIME_DIR", &run)
+                .current_dir(home)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(scratch.join("shell.err")).unwrap());
+            let mut child = c.spawn().expect("spawn the keyring session");
+            let stdin = child.stdin.take().unwrap();
+            let sh = std::sync::Mutex::new(Shell {
+                child,
+                stdin,
+                seq: 0,
+            });
+            if session == Session::SecretService {
+                let r = Self::shell_line(
+                    &sh,
+                    scratch,
+                    &format!(
+                        "eval \"$(printf %s test-password | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null; {WAIT_FOR_LOGIN}"
+                    ),
+                    None,
+                );
+                assert!(r.ok(), "gnome-keyring did not start: {}", r.brief());
+            }
+            sh
+        });
+        Self {
+            home: home.to_path_buf(),
+            session,
+            scratch: scratch.to_path_buf(),
+            env: env.clone(),
+            shell,
+        }
+    }
+
+    /// Runs one shell line in the session; waits for its exit status.
+    fn shell_line(
+        sh: &std::sync::Mutex<Shell>,
+        scratch: &Path,
+        line: &str,
+        stdin: Option<&str>,
+    ) -> Ran {
+        use std::io::Write;
+        let mut sh = sh.lock().unwrap();
+        sh.seq += 1;
+        let n = sh.seq;
+        let out = scratch.join(format!("{n}.out"));
+        let err = scratch.join(format!("{n}.err"));
+        let rc = scratch.join(format!("{n}.rc"));
+        let input = match stdin {
+            Some(t) => {
+                let p = scratch.join(format!("{n}.in"));
+                fs::write(&p, t).unwrap();
+                p
+            }
+            None => PathBuf::from("/dev/null"),
+        };
+        let script = format!(
+            "( {line} ) <{} >{} 2>{}; echo $? >{}.tmp; mv {}.tmp {}\n",
+            sh_quote(&input.display().to_string()),
+            sh_quote(&out.display().to_string()),
+            sh_quote(&err.display().to_string()),
+            sh_quote(&rc.display().to_string()),
+            sh_quote(&rc.display().to_string()),
+            sh_quote(&rc.display().to_string()),
+        );
+        sh.stdin
+            .write_all(script.as_bytes())
+            .expect("keyring session shell died");
+        sh.stdin.flush().unwrap();
+        let start = Instant::now();
+        let code = loop {
+            if let Ok(t) = fs::read_to_string(&rc) {
+                break t.trim().parse::<i32>().ok();
+            }
+            if let Ok(Some(st)) = sh.child.try_wait() {
+                panic!("the keyring session shell exited: {st}");
+            }
+            if start.elapsed() > TIMEOUT + Duration::from_secs(30) {
+                panic!("the keyring session shell hangs on: {line}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let read = |p: &Path| fs::read_to_string(p).unwrap_or_default();
+        let r = Ran {
+            code,
+            signal: None,
+            stdout: read(&out),
+            stderr: read(&err),
+            timed_out: code == Some(124),
+        };
+        for p in [&out, &err, &rc, &input] {
+            if p.starts_with(scratch) {
+                let _ = fs::remove_file(p);
+            }
+        }
+        r
+    }
+
+    /// The global options every command of this session gets.
+    fn global(&self) -> Vec<String> {
+        match self.session {
+            Session::Plain => vec![],
+            Session::Keyutils => args(&["--keyring", "keyutils"]),
+            Session::SecretService => args(&["--keyring", "secret-service"]),
+        }
+    }
+
+    /// `program argv...` with HOME = the home, in this session.
+    pub fn exec(&self, argv: &[String], stdin: Option<&str>) -> Ran {
+        match &self.shell {
+            None => {
+                let mut c = base_cmd(&self.home, &argv[0]);
+                c.args(&argv[1..]);
+                for (k, v) in &self.env {
+                    c.env(k, v);
+                }
+                if stdin.is_some() {
+                    c.stdin(Stdio::piped());
+                }
+                finish(c, stdin)
+            }
+            Some(sh) => {
+                let env: String = self
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={} ", sh_quote(v)))
+                    .collect();
+                let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+                let line = format!(
+                    "cd {} && {env}timeout -k 5 {} {}",
+                    sh_quote(&self.home.display().to_string()),
+                    TIMEOUT.as_secs(),
+                    cmd.join(" ")
+                );
+                Self::shell_line(sh, &self.scratch, &line, stdin)
+            }
+        }
+    }
+
+    /// A raw shell line in the session (keyctl, secret-tool); Plain runs it with `bash -c`.
+    pub fn sh(&self, line: &str) -> Ran {
+        match &self.shell {
+            Some(sh) => Self::shell_line(sh, &self.scratch, line, None),
+            None => {
+                let mut c = base_cmd(&self.home, "bash");
+                c.args(["-c", line]);
+                finish(c, None)
+            }
+        }
+    }
+
+    fn bin_argv(&self, a: &[String]) -> Vec<String> {
+        let mut v = vec![bin().to_string()];
+        v.extend(self.global());
+        v.extend(a.iter().cloned());
+        v
+    }
+
+    /// The real binary.
+    pub fn run(&self, a: &[String]) -> Ran {
+        self.exec(&self.bin_argv(a), None)
+    }
+
+    pub fn run_in(&self, a: &[String], stdin: Option<&str>) -> Ran {
+        self.exec(&self.bin_argv(a), stdin)
+    }
+
+    /// Under strace, recording every traced call of the whole process tree to `log`.
+    pub fn run_traced(&self, a: &[String], log: &Path, stdin: Option<&str>) -> Ran {
+        let mut v = args(&["strace", "-f", "-qq", "-o"]);
+        v.push(log.display().to_string());
+        v.extend(args(&["-e", &format!("trace={TRACE_SET}")]));
+        v.extend(self.bin_argv(a));
+        self.exec(&v, stdin)
+    }
+
+    /// Under strace, SIGKILLed at the `n`th call of `syscall` (counted per thread, as strace
+    /// does). Only our process tree is traced: a keyring daemon is never ours to kill.
+    pub fn run_killed(&self, a: &[String], p: &Point, stdin: Option<&str>) -> Ran {
+        let mut v = args(&[
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
             "-e",
             &format!("trace={}", p.syscall),
             "-e",
             &format!("inject={}:signal=SIGKILL:when={}", p.syscall, p.n),
-            bin(),
-        ])
-        .args(args);
-    finish(c)
+        ]);
+        v.extend(self.bin_argv(a));
+        self.exec(&v, stdin)
+    }
+
+    /// Removes every capiscio-tui entry this session put into its keyring. Kernel keyutils
+    /// also links them into the uid's persistent keyring, shared with other sessions: only
+    /// the keys linked from our own session keyring are invalidated.
+    pub fn reset_keyring(&self) {
+        let line = match self.session {
+            Session::Plain => return,
+            Session::SecretService => "secret-tool clear service capiscio-tui; true",
+            Session::Keyutils => {
+                "keyctl list @s | awk '/ user: keyring:.*@capiscio-tui$/ {sub(\":\", \"\", $1); print $1}' | xargs -r -n1 keyctl invalidate; true"
+            }
+        };
+        let r = self.sh(line);
+        assert!(r.ok(), "resetting the keyring failed: {}", r.brief());
+    }
+
+    /// The keyring users (`agent:ID`, `mcp-server:ID`, `registry-api-key`) that hold an
+    /// entry now.
+    pub fn keyring_users(&self) -> BTreeSet<String> {
+        match self.session {
+            Session::Plain => BTreeSet::new(),
+            Session::SecretService => self
+                .sh("secret-tool search --all service capiscio-tui 2>&1")
+                .stdout
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("attribute.username = "))
+                .map(String::from)
+                .collect(),
+            Session::Keyutils => self
+                .sh("keyctl list @s")
+                .stdout
+                .lines()
+                .filter_map(|l| l.split("user: keyring:").nth(1))
+                .filter_map(|d| d.trim().strip_suffix("@capiscio-tui"))
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    /// The secret of one keyring user, read past the tool.
+    pub fn keyring_secret(&self, user: &str) -> Option<String> {
+        let r = match self.session {
+            Session::Plain => return None,
+            Session::SecretService => self.sh(&format!(
+                "secret-tool lookup service capiscio-tui username {}",
+                sh_quote(user)
+            )),
+            Session::Keyutils => self.sh(&format!(
+                "keyctl print $(keyctl search @s user {})",
+                sh_quote(&format!("keyring:{user}@capiscio-tui"))
+            )),
+        };
+        r.ok().then_some(r.stdout)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if let Some(sh) = self.shell.take() {
+            let mut sh = sh.into_inner().unwrap_or_else(|e| e.into_inner());
+            use std::io::Write;
+            let _ = sh.stdin.write_all(b"exit 0\n");
+            drop(sh.stdin);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = sh.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = sh.child.kill();
+            let _ = sh.child.wait();
+        }
+    }
 }
 
 pub fn args(s: &[&str]) -> Vec<String> {
@@ -687,6 +997,8 @@ pub enum Pick {
 #[derive(Debug, Clone)]
 pub enum Step {
     Run(Vec<String>),
+    /// Run with this stdin (`login`).
+    Input(Vec<String>, String),
     /// Run, SIGKILLed at the picked call.
     Kill(Vec<String>, Pick),
     Chmod(String, u32),
@@ -716,6 +1028,34 @@ pub struct Scenario {
     /// Archived keys may be deleted by this command (archive purge).
     pub may_drop_archive: bool,
     pub kind_for_generate: Option<IdKind>,
+    /// Keyring session, registry, per-run setup (see [`Extra`]).
+    pub extra: Extra,
+}
+
+/// What keyring and registry scenarios need beyond the files.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    pub session: Session,
+    /// A dev registry on loopback (`--api-key`); CAPISCIO_SERVER_URL / CAPISCIO_API_KEY set.
+    pub registry: bool,
+    /// Agents the dev registry knows before the first run.
+    pub registry_agents: Vec<String>,
+    /// Run before every run, after the home is restored and the keyring emptied: keyring
+    /// contents are not files, so they are rebuilt by running the tool.
+    pub per_run: Vec<Step>,
+    /// The command's stdin (`login` reads the API key from it).
+    pub stdin: Option<String>,
+    /// Identities whose private key (in the keyring or on disk) must stay recoverable with
+    /// `export ID --format jwk`, the same key, right after the kill and after recovery.
+    pub recoverable: Vec<Ident>,
+    /// `login`: the stored API key before the command and the one it stores.
+    pub api_keys: Option<(String, String)>,
+    /// The command is refused by design (exit 1), e.g. `keyring delete` of the only copy.
+    pub refused: bool,
+    /// Only in `crash_exhaustive` (a Secret Service twin of a keyutils scenario CI runs).
+    pub exhaustive_only: bool,
+    /// CI samples every `ci_every`th non-structural kill point instead of the default.
+    pub ci_every: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -825,30 +1165,41 @@ impl Default for Report {
 
 /// One scenario's working state: a HOME, and the template it is restored from.
 pub struct Bench {
-    _root: tempfile::TempDir,
     pub home: PathBuf,
     pub template: PathBuf,
     pub log: PathBuf,
+    pub rt: Runner,
+    _root: tempfile::TempDir,
 }
 
 impl Bench {
     pub fn new() -> Self {
+        Self::with(Session::Plain, Vec::new())
+    }
+
+    pub fn with(session: Session, env: Vec<(String, String)>) -> Self {
         let root = tempfile::tempdir().unwrap();
         let home = root.path().join("home");
         let template = root.path().join("template");
         fs::create_dir_all(&home).unwrap();
         let log = root.path().join("strace.log");
+        let rt = Runner::new(&home, &root.path().join("scratch"), session, env);
         Self {
-            _root: root,
             home,
             template,
             log,
+            rt,
+            _root: root,
         }
     }
 
     /// Traces `cmd` from the current home; returns its run and kill points.
     pub fn enumerate(&self, cmd: &[String]) -> (Ran, Vec<Point>) {
-        let r = run_traced(&self.home, cmd, &self.log);
+        self.enumerate_in(cmd, None)
+    }
+
+    pub fn enumerate_in(&self, cmd: &[String], stdin: Option<&str>) -> (Ran, Vec<Point>) {
+        let r = self.rt.run_traced(cmd, &self.log, stdin);
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         (r, kill_points(&text))
     }
@@ -861,7 +1212,12 @@ impl Bench {
             match st {
                 Step::Run(a) => {
                     done.push(format!("capiscio-tui {}", a.join(" ")));
-                    let r = run(&self.home, a);
+                    let r = self.rt.run(a);
+                    assert!(r.ok(), "setup `{}` failed: {}", a.join(" "), r.brief());
+                }
+                Step::Input(a, input) => {
+                    done.push(format!("echo … | capiscio-tui {}", a.join(" ")));
+                    let r = self.rt.run_in(a, Some(input));
                     assert!(r.ok(), "setup `{}` failed: {}", a.join(" "), r.brief());
                 }
                 Step::Kill(a, pick) => {
@@ -878,7 +1234,7 @@ impl Bench {
                         p.n,
                         a.join(" ")
                     ));
-                    let r = run_killed(&self.home, a, &p);
+                    let r = self.rt.run_killed(a, &p, None);
                     assert!(
                         r.killed(),
                         "setup `{}` at {} was not killed: {}",
@@ -939,13 +1295,99 @@ fn bytes_of(home: &Path, who: &Ident) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// The registry API key the harness's dev registries require.
+pub const REGISTRY_KEY: &str = "sk_test_crash0123456789SECRET";
+
+/// The seed `export ID --format jwk` (or pem) yields, or why none.
+pub fn exported_seed(rt: &Runner, who: &Ident) -> Result<Seed, String> {
+    let r = rt.run(&args(&["export", &who.id, "--format", "jwk", "--offline"]));
+    if !r.ok() {
+        return Err(format!(
+            "`export {} --format jwk` failed: {}",
+            who.id,
+            r.brief()
+        ));
+    }
+    seed_from_jwk(&r.stdout)
+        .or_else(|| seed_from_pem(&r.stdout))
+        .ok_or_else(|| format!("`export {} --format jwk` printed no key", who.id))
+}
+
+/// Rebuilds a run's starting state: files from the template, keyring emptied, then the
+/// per-run steps; returns the recoverable keys it starts with.
+fn prepare(sc: &Scenario, b: &Bench) -> BTreeMap<String, Seed> {
+    restore(&b.home, &b.template);
+    b.rt.reset_keyring();
+    b.build(&sc.extra.per_run);
+    sc.extra
+        .recoverable
+        .iter()
+        .map(|w| {
+            let s = exported_seed(&b.rt, w)
+                .unwrap_or_else(|e| panic!("[{}] starting state: {e}", sc.name));
+            (w.id.clone(), s)
+        })
+        .collect()
+}
+
 /// Runs a scenario: baseline, then one SIGKILLed run per sampled kill point.
 pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
     let t0 = Instant::now();
     let mut st = Stats::default();
-    let b = Bench::new();
-    let setup_text = b.build(&sc.setup).join("\n      ");
+    let reg = sc
+        .extra
+        .registry
+        .then(|| crate::support::DevReg::start(&["--api-key", REGISTRY_KEY]));
+    let mut env = Vec::new();
+    if let Some(reg) = &reg {
+        for id in &sc.extra.registry_agents {
+            let (code, v) = reg.post(
+                "/v1/sdk/agents",
+                &serde_json::json!({"id": id, "name": "agent", "status": "active"}).to_string(),
+                Some(REGISTRY_KEY),
+            );
+            assert_eq!(code, 201, "dev registry: {v}");
+        }
+        env.push(("CAPISCIO_SERVER_URL".to_string(), reg.url.clone()));
+        env.push(("CAPISCIO_API_KEY".to_string(), REGISTRY_KEY.to_string()));
+    }
+    let b = Bench::with(sc.extra.session, env);
+    let mut setup_text = b.build(&sc.setup);
     save(&b.home, &b.template);
+    let template_paths: BTreeSet<String> = walk(&b.home).iter().map(|p| normalize(p)).collect();
+    let start_keys = prepare(sc, &b);
+    setup_text.extend(sc.extra.per_run.iter().filter_map(|s| match s {
+        Step::Run(a) => Some(format!("capiscio-tui {}", a.join(" "))),
+        Step::Input(a, _) => Some(format!("echo <old key> | capiscio-tui {}", a.join(" "))),
+        _ => None,
+    }));
+    if sc.extra.session != Session::Plain {
+        setup_text.insert(
+            0,
+            format!(
+                "(in one {} session; every command with --keyring {})",
+                if sc.extra.session == Session::SecretService {
+                    "dbus-run-session + unlocked gnome-keyring + keyctl"
+                } else {
+                    "keyctl"
+                },
+                sc.extra.session.label()
+            ),
+        );
+    }
+    if sc.extra.registry {
+        setup_text.insert(
+            0,
+            format!(
+                "capiscio-tui dev-registry --api-key {REGISTRY_KEY} (agents: {:?}); CAPISCIO_SERVER_URL + CAPISCIO_API_KEY set",
+                sc.extra.registry_agents
+            ),
+        );
+    }
+    if let Some(i) = &sc.extra.stdin {
+        setup_text.push(format!("(the command's stdin: {:?})", i.trim()));
+    }
+    let setup_text = setup_text.join("\n      ");
 
     let start_held = sc.subject.as_ref().map(|s| held(&b.home, s));
     let bystander_bytes: Vec<_> = sc
@@ -953,12 +1395,17 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
         .iter()
         .map(|w| (w.clone(), bytes_of(&b.home, w)))
         .collect();
-    let template_paths: BTreeSet<String> = walk(&b.home).iter().map(|p| normalize(p)).collect();
+    let mut allowed = template_paths;
+    allowed.extend(walk(&b.home).iter().map(|p| normalize(p)));
+    let stdin = sc.extra.stdin.as_deref();
 
     // Baseline: the command, traced, from the starting state.
-    let (base, points) = b.enumerate(&sc.cmd);
+    let (base, points) = b.enumerate_in(&sc.cmd, stdin);
     st.runs += 1;
-    let mut allowed = template_paths.clone();
+    // The harness's own `export` takes the identity's lock file: not the command's leftover.
+    for w in &sc.extra.recoverable {
+        let _ = exported_seed(&b.rt, w);
+    }
     allowed.extend(walk(&b.home).iter().map(|p| normalize(p)));
     let ctx = Ctx {
         sc,
@@ -968,21 +1415,28 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
         allowed: &allowed,
     };
     let mut vs = Vec::new();
-    if !base.ok() {
+    if base.ok() == sc.extra.refused {
         vs.push(Violation {
             scenario: sc.name.clone(),
             setup: setup_text.clone(),
             point: "baseline (no kill)".into(),
             call: "-".into(),
-            what: format!("the command failed without a crash: {}", base.brief()),
+            what: if sc.extra.refused {
+                format!("the command was not refused: {}", base.brief())
+            } else {
+                format!("the command failed without a crash: {}", base.brief())
+            },
             recovery: "-".into(),
         });
     } else {
         // A clean run must itself satisfy the invariants (no recovery needed).
         let at_kill = sc.subject.as_ref().map(|s| held(&b.home, s));
+        let mut add =
+            |what: String| vs.push(violation(&ctx, "baseline (no kill)", "-", "none", what));
+        check_keyring(&ctx, &b.rt, &start_keys, true, &mut add);
         check(
             &ctx,
-            &b.home,
+            &b.rt,
             at_kill.as_ref(),
             "baseline (no kill)",
             "-",
@@ -991,11 +1445,15 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
         );
     }
 
+    let sample = match (sample, sc.extra.ci_every) {
+        (Sample::Ci { .. }, Some(every)) => Sample::Ci { every },
+        (s, _) => s,
+    };
     let chosen = sample.pick(&points);
     st.points = points.len();
     for p in &chosen {
-        restore(&b.home, &b.template);
-        let r = run_killed(&b.home, &sc.cmd, p);
+        let start_keys = prepare(sc, &b);
+        let r = b.rt.run_killed(&sc.cmd, p, stdin);
         st.runs += 1;
         if !r.killed() {
             st.not_reached += 1;
@@ -1003,11 +1461,30 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
         }
         st.kills += 1;
         let at_kill = sc.subject.as_ref().map(|s| held(&b.home, s));
-        let rec = recover(sc, &b.home);
+        let mut kill_vs = Vec::new();
+        {
+            let mut add = |what: String| {
+                kill_vs.push(violation(
+                    &ctx,
+                    &p.label(),
+                    &p.line,
+                    "none (right after the kill)",
+                    what,
+                ))
+            };
+            check_keyring(&ctx, &b.rt, &start_keys, false, &mut add);
+        }
+        vs.extend(kill_vs);
+        let rec = recover(sc, &b.rt);
         st.runs += rec.1;
+        {
+            let mut add =
+                |what: String| vs.push(violation(&ctx, &p.label(), &p.line, &rec.0, what));
+            check_keyring(&ctx, &b.rt, &start_keys, true, &mut add);
+        }
         check(
             &ctx,
-            &b.home,
+            &b.rt,
             at_kill.as_ref(),
             &p.label(),
             &p.line,
@@ -1015,6 +1492,7 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
             &mut vs,
         );
     }
+    b.rt.reset_keyring();
     st.violations = vs.len();
     st.secs = t0.elapsed().as_secs_f64();
     eprintln!(
@@ -1028,6 +1506,114 @@ pub fn run_scenario(sc: &Scenario, sample: Sample) -> (Stats, Vec<Violation>) {
         st.secs
     );
     (st, vs)
+}
+
+fn violation(ctx: &Ctx, point: &str, call: &str, recovery: &str, what: String) -> Violation {
+    Violation {
+        scenario: ctx.sc.name.clone(),
+        setup: ctx.setup.clone(),
+        point: point.to_string(),
+        call: call.to_string(),
+        what,
+        recovery: recovery.to_string(),
+    }
+}
+
+/// The keyring invariants: every recoverable key still exports as the same key; the index
+/// is whole; `login` leaves the old or the new API key (the new one after recovery); after
+/// recovery, no keyring entry is left that neither `list` nor `doctor` names.
+fn check_keyring(
+    ctx: &Ctx,
+    rt: &Runner,
+    start_keys: &BTreeMap<String, Seed>,
+    recovered: bool,
+    add: &mut dyn FnMut(String),
+) {
+    let sc = ctx.sc;
+    for who in &sc.extra.recoverable {
+        let want = start_keys[&who.id];
+        match exported_seed(rt, who) {
+            Ok(s) if s == want => {}
+            Ok(s) => add(format!(
+                "LOST KEY {}: {} now exports a different key {}",
+                fp(&want),
+                who.id,
+                fp(&s)
+            )),
+            Err(e) => add(format!(
+                "LOST KEY {} of {}: {e}; keyring holds {:?}; on disk: {}",
+                fp(&want),
+                who.id,
+                rt.keyring_users(),
+                match keys_anywhere(&rt.home).get(&want) {
+                    Some(v) => v.join(", "),
+                    None => "nowhere".into(),
+                }
+            )),
+        }
+    }
+    let index = kr_index_path(&rt.home);
+    let index_v = match fs::read_to_string(&index) {
+        Ok(t) => match serde_json::from_str::<serde_json::Value>(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                add(format!(
+                    "HALF INDEX: ~/.capiscio/keyring-index.json is not JSON ({e}; {} bytes)",
+                    t.len()
+                ));
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    if let Some((old, new)) = &sc.extra.api_keys {
+        let stored = rt.keyring_secret("registry-api-key");
+        let stored = stored.as_deref().map(str::trim);
+        let ok = if recovered {
+            stored == Some(new.as_str())
+        } else {
+            stored == Some(old.as_str()) || stored == Some(new.as_str())
+        };
+        if !ok {
+            add(format!(
+                "API KEY: the keyring holds {} (want {})",
+                match stored {
+                    Some(s) if s.len() > 12 => format!("a {}-byte key {}…", s.len(), &s[..12]),
+                    Some(s) => format!("{s:?}"),
+                    None => "no API key".into(),
+                },
+                if recovered {
+                    "the new key"
+                } else {
+                    "the old or the new key"
+                }
+            ));
+        }
+        let marked = index_v
+            .as_ref()
+            .is_some_and(|v| !v["api_key_store"].is_null());
+        if !marked {
+            add("API KEY: keyring-index.json no longer records a stored API key (the tool would not use it)".into());
+        }
+    }
+    if recovered && sc.extra.session != Session::Plain {
+        let listed = rt.run(&args(&["list", "--json", "--offline"])).stdout;
+        let doctor = rt.run(&args(&["doctor", "--offline"])).stdout;
+        for user in rt.keyring_users() {
+            let Some((_, id)) = user.split_once(':') else {
+                continue;
+            };
+            if !listed.contains(&format!("\"{id}\"")) && !doctor.contains(id) {
+                add(format!(
+                    "ORPHAN KEYRING ENTRY {user}: in the keyring, but neither `list` nor `doctor` names it"
+                ));
+            }
+        }
+    }
+}
+
+fn kr_index_path(home: &Path) -> PathBuf {
+    home.join(".capiscio/keyring-index.json")
 }
 
 /// Runs scenarios on `jobs` threads (each has its own HOME); results in list order.
@@ -1063,7 +1649,16 @@ pub fn points_of(setup: &[Step], op: &[String]) -> Vec<Point> {
     b.enumerate(op).1
 }
 
-fn recover(sc: &Scenario, home: &Path) -> (String, usize) {
+fn recover(sc: &Scenario, rt: &Runner) -> (String, usize) {
+    let run = |_: &Path, a: &[String]| {
+        rt.run_in(
+            a,
+            (a == sc.cmd.as_slice())
+                .then_some(())
+                .and(sc.extra.stdin.as_deref()),
+        )
+    };
+    let home = rt.home.as_path();
     let mut log = Vec::new();
     let mut runs = 0;
     match sc.recovery {
@@ -1109,8 +1704,8 @@ struct Ctx<'a> {
     allowed: &'a BTreeSet<String>,
 }
 
-fn doctor_json(home: &Path) -> (String, serde_json::Value) {
-    let r = run(home, &args(&["doctor", "--json", "--offline"]));
+fn doctor_json(rt: &Runner) -> (String, serde_json::Value) {
+    let r = rt.run(&args(&["doctor", "--json", "--offline"]));
     let v = serde_json::from_str(&r.stdout).unwrap_or(serde_json::Value::Null);
     (r.stdout, v)
 }
@@ -1132,7 +1727,7 @@ fn interrupted(v: &serde_json::Value) -> Vec<(String, String)> {
 
 fn check(
     ctx: &Ctx,
-    home: &Path,
+    rt: &Runner,
     at_kill: Option<&Held>,
     point: &str,
     call: &str,
@@ -1153,7 +1748,8 @@ fn check(
 
     // (d) doctor must not report an interrupted rotation; if it names a command, that
     // command must finish it.
-    let (mut doctor_text, dv) = doctor_json(home);
+    let home = rt.home.as_path();
+    let (mut doctor_text, dv) = doctor_json(rt);
     if dv.is_null() {
         add("`doctor --json --offline` printed no JSON".into());
     }
@@ -1169,11 +1765,11 @@ fn check(
             if !c.iter().any(|a| a == "--offline") {
                 c.push("--offline".into());
             }
-            let r = run(home, &c);
-            r.ok() && interrupted(&doctor_json(home).1).is_empty()
+            let r = rt.run(&c);
+            r.ok() && interrupted(&doctor_json(rt).1).is_empty()
         });
         if fixed {
-            doctor_text = doctor_json(home).0;
+            doctor_text = doctor_json(rt).0;
         } else {
             add(format!(
                 "doctor still reports rotation-interrupted for {id} after recovery (fix: {fix:?}; running it did not clear it)"
@@ -1252,7 +1848,45 @@ fn check(
             if name.starts_with('.') || !e.path().is_dir() {
                 continue;
             }
-            if let Err(err) = complete_pair(&e.path(), kind) {
+            let private = match kind {
+                IdKind::Agent => "private.jwk",
+                IdKind::Server => "private_key.pem",
+            };
+            if e.path().join("keyring.json").is_file() && !e.path().join(private).exists() {
+                // Its private key is in the keyring: the public half must match it.
+                let who = Ident {
+                    kind,
+                    id: name.clone(),
+                };
+                let public = match kind {
+                    IdKind::Agent => fs::read_to_string(e.path().join("public.jwk"))
+                        .ok()
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                        .and_then(|v| v["x"].as_str().map(String::from))
+                        .and_then(|x| {
+                            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                                .decode(x)
+                                .ok()
+                        })
+                        .and_then(|b| <[u8; 32]>::try_from(b).ok()),
+                    IdKind::Server => fs::read_to_string(e.path().join("public_key.pem"))
+                        .ok()
+                        .and_then(|t| public_from_pem(&t)),
+                };
+                match exported_seed(rt, &who) {
+                    Ok(s) if public == Some(public_of(&s)) => {}
+                    Ok(s) => add(format!(
+                        "HALF IDENTITY visible: {}/{name}: keyring key {} does not match its public key file",
+                        kind.parent(),
+                        fp(&s)
+                    )),
+                    Err(err) => add(format!(
+                        "HALF IDENTITY visible: {}/{name}: a keyring marker but {err} (contents: {})",
+                        kind.parent(),
+                        list_dir(&e.path())
+                    )),
+                }
+            } else if let Err(err) = complete_pair(&e.path(), kind) {
                 add(format!(
                     "HALF IDENTITY visible: {}/{name}: {err} (contents: {})",
                     kind.parent(),

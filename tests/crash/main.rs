@@ -13,8 +13,15 @@
 //!   `cargo test --release --test crash -- --ignored --nocapture`
 //!
 //! Needs `strace`. Without it the tests fail when `CI` or `CAPISCIO_TUI_REQUIRE_STRACE` is
-//! set and are skipped loudly otherwise. Not covered (need a Secret Service session and the
-//! dev registry): keyring generate/import/export/delete, `--register`, `register`, `login`.
+//! set and are skipped loudly otherwise.
+//!
+//! `register` and `generate --register` run against `capiscio-tui dev-registry` on
+//! loopback. The keyring scenarios (`generate --store keyring`, `keyring import`,
+//! `keyring export --to-disk`, `keyring delete`, `login`) need CAPISCIO_TUI_TEST_KEYRING=1
+//! (as .ci/run sets): each runs all its commands in one `keyctl session` (kernel keyutils)
+//! or `dbus-run-session` + unlocked gnome-keyring session; only the capiscio-tui process
+//! tree is traced and killed, never the keyring daemon. CI runs every keyring command in
+//! keyutils and a subset in the Secret Service; `crash_exhaustive` runs all of both.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -94,6 +101,7 @@ fn rotation_scenario(name: &str, subject: Ident, setup: Vec<Step>, cmd: Vec<Stri
         recovery: Recovery::Rotation,
         may_drop_archive: false,
         kind_for_generate: None,
+        extra: Extra::default(),
     }
 }
 
@@ -145,6 +153,7 @@ fn scenarios() -> Vec<Scenario> {
             recovery: Recovery::Retry,
             may_drop_archive: true,
             kind_for_generate: None,
+            extra: Extra::default(),
         });
     }
     v.push(rotation_scenario(
@@ -190,6 +199,7 @@ fn scenarios() -> Vec<Scenario> {
             recovery: Recovery::Retry,
             may_drop_archive: false,
             kind_for_generate: None,
+            extra: Extra::default(),
         });
     }
     for (name, kind, cmd) in [
@@ -218,6 +228,346 @@ fn scenarios() -> Vec<Scenario> {
             recovery: Recovery::Generate,
             may_drop_archive: false,
             kind_for_generate: Some(kind),
+            extra: Extra::default(),
+        });
+    }
+    v
+}
+
+fn keyring_enabled() -> bool {
+    std::env::var_os("CAPISCIO_TUI_TEST_KEYRING").is_some()
+}
+
+fn kscenario(
+    name: String,
+    session: Session,
+    setup: Vec<Step>,
+    per_run: Vec<Step>,
+    cmd: Vec<String>,
+    recoverable: Vec<Ident>,
+    bystanders: Vec<Ident>,
+) -> Scenario {
+    Scenario {
+        name,
+        setup,
+        cmd,
+        subject: None,
+        bystanders,
+        recovery: Recovery::Retry,
+        may_drop_archive: false,
+        kind_for_generate: None,
+        extra: Extra {
+            session,
+            per_run,
+            recoverable,
+            ..Extra::default()
+        },
+    }
+}
+
+/// The keyring commands, in a kernel keyutils session (cheap: `keyctl session`) and in a
+/// private Secret Service (gnome-keyring on its own D-Bus session). Kernel keyutils links
+/// every entry into the uid's persistent keyring, which other sessions see too, so the
+/// keyutils scenarios use ids unique to this process. Only with CAPISCIO_TUI_TEST_KEYRING.
+fn keyring_scenarios() -> Vec<Scenario> {
+    if !keyring_enabled() {
+        eprintln!(
+            "crash: keyring scenarios skipped: set CAPISCIO_TUI_TEST_KEYRING=1 (needs keyctl, dbus-run-session, gnome-keyring, secret-tool)"
+        );
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    let pid = std::process::id();
+    for session in [Session::Keyutils, Session::SecretService] {
+        let tag = session.label();
+        let (ka, ks, ko) = match session {
+            Session::Keyutils => (
+                format!("{pid:08x}-3333-4333-8333-000000000000"),
+                format!("ku-srv-{pid}"),
+                format!("ku-only-{pid}"),
+            ),
+            _ => (
+                "33333333-3333-4333-8333-333333333333".to_string(),
+                "ss-srv".to_string(),
+                "ss-only".to_string(),
+            ),
+        };
+        let base = vec![
+            gen_agent(&ka),
+            gen_server(&ks),
+            gen_agent(BY_A),
+            gen_server(BY_S),
+        ];
+        let all = vec![
+            Ident::agent(&ka),
+            Ident::server(&ks),
+            Ident::agent(BY_A),
+            Ident::server(BY_S),
+        ];
+        let others = |who: &Ident| -> Vec<Ident> {
+            all.iter().filter(|w| w.id != who.id).cloned().collect()
+        };
+        // generate --store keyring: the key goes only into the keyring.
+        for (k, kind, cmd) in [
+            (
+                "agent",
+                IdKind::Agent,
+                args(&[
+                    "generate",
+                    "--kind",
+                    "agent",
+                    "--name",
+                    "new",
+                    "--store",
+                    "keyring",
+                    "--offline",
+                ]),
+            ),
+            (
+                "server",
+                IdKind::Server,
+                args(&[
+                    "generate",
+                    "--kind",
+                    "mcp-server",
+                    "--store",
+                    "keyring",
+                    "--offline",
+                ]),
+            ),
+        ] {
+            let mut sc = kscenario(
+                format!("generate-{k}-keyring-{tag}"),
+                session,
+                base.clone(),
+                vec![],
+                cmd,
+                vec![],
+                all.clone(),
+            );
+            sc.recovery = Recovery::Generate;
+            sc.kind_for_generate = Some(kind);
+            v.push(sc);
+        }
+        for (k, who) in [("agent", Ident::agent(&ka)), ("server", Ident::server(&ks))] {
+            let id = who.id.clone();
+            let import = Step::Run(args(&["keyring", "import", &id]));
+            let to_disk = Step::Run(args(&["keyring", "export", &id, "--to-disk"]));
+            v.push(kscenario(
+                format!("keyring-import-{k}-{tag}"),
+                session,
+                base.clone(),
+                vec![],
+                args(&["keyring", "import", &id]),
+                vec![who.clone()],
+                others(&who),
+            ));
+            v.push(kscenario(
+                format!("keyring-export-to-disk-{k}-{tag}"),
+                session,
+                base.clone(),
+                vec![import.clone()],
+                args(&["keyring", "export", &id, "--to-disk"]),
+                vec![who.clone()],
+                others(&who),
+            ));
+            v.push(kscenario(
+                format!("keyring-delete-{k}-{tag}"),
+                session,
+                base.clone(),
+                vec![import.clone(), to_disk],
+                args(&["keyring", "delete", &id, "--yes"]),
+                vec![who.clone()],
+                others(&who),
+            ));
+            let mut only = kscenario(
+                format!("keyring-delete-only-copy-{k}-{tag}"),
+                session,
+                base.clone(),
+                vec![import],
+                args(&["keyring", "delete", &id, "--yes"]),
+                vec![who.clone()],
+                others(&who),
+            );
+            only.extra.refused = true;
+            v.push(only);
+        }
+        // A keyring-only identity (no directory) materialised.
+        v.push(kscenario(
+            format!("keyring-export-to-disk-keyring-only-server-{tag}"),
+            session,
+            base.clone(),
+            vec![Step::Run(args(&[
+                "generate",
+                "--kind",
+                "mcp-server",
+                "--id",
+                &ko,
+                "--store",
+                "keyring",
+                "--offline",
+            ]))],
+            args(&["keyring", "export", &ko, "--to-disk"]),
+            vec![Ident::server(&ko)],
+            all.clone(),
+        ));
+        // login replaces a stored API key; the index also lists an imported identity. Not
+        // with keyutils: its one `registry-api-key` entry is shared by every session of the
+        // uid (persistent keyring).
+        if session == Session::SecretService {
+            let (old, new) = (
+                "sk_test_old_0123456789abcdef",
+                "sk_test_new_fedcba9876543210",
+            );
+            let mut sc = kscenario(
+                format!("login-replaces-api-key-{tag}"),
+                session,
+                base.clone(),
+                vec![
+                    Step::Run(args(&["keyring", "import", &ka])),
+                    Step::Input(args(&["login"]), format!("{old}\n")),
+                ],
+                args(&["login"]),
+                vec![Ident::agent(&ka)],
+                others(&Ident::agent(&ka)),
+            );
+            sc.extra.stdin = Some(format!("{new}\n"));
+            sc.extra.api_keys = Some((old.into(), new.into()));
+            v.push(sc);
+        }
+    }
+    // CI: the Secret Service (about 0.4 s a command) only where its adapter differs in
+    // what it does (search, attributes, the API key); the rest in keyutils only.
+    for sc in v.iter_mut() {
+        sc.extra.exhaustive_only = sc.extra.session == Session::SecretService
+            && [
+                "generate-server-",
+                "keyring-import-server-",
+                "keyring-export-to-disk-agent-",
+                "keyring-delete-server-",
+                "keyring-delete-only-copy-",
+            ]
+            .iter()
+            .any(|p| sc.name.starts_with(p));
+    }
+    // Scenarios run concurrently and keyutils entries are visible across sessions: each
+    // keyutils scenario gets ids of its own.
+    for (n, sc) in v.iter_mut().enumerate() {
+        if sc.extra.session == Session::Keyutils {
+            let map = [
+                (
+                    format!("{pid:08x}-3333-4333-8333-000000000000"),
+                    format!("{pid:08x}-3333-4333-8333-{n:012x}"),
+                ),
+                (format!("ku-srv-{pid}"), format!("ku-srv-{pid}-{n}")),
+                (format!("ku-only-{pid}"), format!("ku-only-{pid}-{n}")),
+            ];
+            rename_ids(sc, &map);
+        }
+    }
+    v
+}
+
+fn rename_ids(sc: &mut Scenario, map: &[(String, String)]) {
+    let swap = |a: &mut String| {
+        if let Some((_, to)) = map.iter().find(|(from, _)| from == a) {
+            *a = to.clone();
+        }
+    };
+    let steps = |st: &mut Vec<Step>| {
+        for s in st.iter_mut() {
+            match s {
+                Step::Run(a) | Step::Input(a, _) | Step::Kill(a, _) => a.iter_mut().for_each(swap),
+                Step::Chmod(..) | Step::Remove(_) => {}
+            }
+        }
+    };
+    steps(&mut sc.setup);
+    steps(&mut sc.extra.per_run);
+    sc.cmd.iter_mut().for_each(swap);
+    for w in sc
+        .extra
+        .recoverable
+        .iter_mut()
+        .chain(sc.bystanders.iter_mut())
+        .chain(sc.subject.iter_mut())
+    {
+        swap(&mut w.id);
+    }
+}
+
+/// `register` and `generate --register` against the dev registry on loopback.
+fn registry_scenarios() -> Vec<Scenario> {
+    const NEW_A: &str = "44444444-4444-4444-8444-444444444444";
+    let base = vec![
+        gen_agent(A),
+        gen_server(S),
+        gen_agent(BY_A),
+        gen_server(BY_S),
+    ];
+    let mut v = Vec::new();
+    for (name, who, cmd) in [
+        ("register-agent", Ident::agent(A), args(&["register", A])),
+        // An id the registry does not know: it creates the server under a new id, which
+        // is saved to .resolved_server_id.
+        ("register-server", Ident::server(S), args(&["register", S])),
+    ] {
+        v.push(Scenario {
+            name: name.into(),
+            setup: base.clone(),
+            cmd,
+            bystanders: bystanders(&who),
+            subject: Some(who),
+            recovery: Recovery::Retry,
+            may_drop_archive: false,
+            kind_for_generate: None,
+            extra: Extra {
+                registry: true,
+                registry_agents: vec![A.into()],
+                ..Extra::default()
+            },
+        });
+    }
+    for (name, kind, cmd) in [
+        (
+            "generate-agent-register",
+            IdKind::Agent,
+            args(&[
+                "generate",
+                "--kind",
+                "agent",
+                "--id",
+                NEW_A,
+                "--name",
+                "new",
+                "--register",
+            ]),
+        ),
+        (
+            "generate-server-register",
+            IdKind::Server,
+            args(&["generate", "--kind", "mcp-server", "--register"]),
+        ),
+    ] {
+        v.push(Scenario {
+            name: name.into(),
+            setup: base.clone(),
+            cmd,
+            bystanders: vec![
+                Ident::agent(A),
+                Ident::server(S),
+                Ident::agent(BY_A),
+                Ident::server(BY_S),
+            ],
+            subject: None,
+            recovery: Recovery::Generate,
+            may_drop_archive: false,
+            kind_for_generate: Some(kind),
+            extra: Extra {
+                registry: true,
+                registry_agents: vec![NEW_A.into()],
+                ..Extra::default()
+            },
         });
     }
     v
@@ -340,6 +690,12 @@ fn crash_sampled() {
         return;
     }
     let mut list = scenarios();
+    list.extend(registry_scenarios());
+    list.extend(
+        keyring_scenarios()
+            .into_iter()
+            .filter(|sc| !sc.extra.exhaustive_only),
+    );
     list.extend(chains(false));
     run_all(list, Sample::Ci { every: 12 });
 }
@@ -351,6 +707,8 @@ fn crash_exhaustive() {
         return;
     }
     let mut list = scenarios();
+    list.extend(registry_scenarios());
+    list.extend(keyring_scenarios());
     list.extend(chains(true));
     run_all(list, Sample::All);
 }
