@@ -565,3 +565,104 @@ impl Drop for Unmount {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// Links are reported where they are, not discovered by a failing command later.
+#[test]
+fn symlinked_directories_are_reported_and_never_managed_through() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    // A linked identity directory.
+    let real = h.path().join("real-agent");
+    let b = "22222222-2222-4222-8222-222222222222";
+    seed_agent(&h, b, D2, X2, DID2);
+    std::fs::rename(h.agent_dir(b), &real).unwrap();
+    std::os::unix::fs::symlink(&real, h.agent_dir(b)).unwrap();
+    // A linked archive/.
+    let out = h.run(&["rotate", A, "--yes", "--offline"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = h.agent_dir(A).join("archive");
+    let moved = h.path().join("moved-archive");
+    std::fs::rename(&archive, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &archive).unwrap();
+    let list = h.list_json(&[]);
+    assert!(codes(find(&list, b)).contains(&"symlinked-key".to_string()));
+    assert!(codes(find(&list, A)).contains(&"symlinked-key".to_string()));
+    for args in [
+        vec!["rotate", A, "--yes", "--offline"],
+        vec!["rotate", A, "--rollback", "--yes", "--offline"],
+    ] {
+        let out = h.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("archive is a symlink"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // doctor --fix changes nothing behind the linked identity directory.
+    chmod(&real.join("private.jwk"), 0o644);
+    let _ = h.run(&["doctor", "--fix"]);
+    let mode = std::fs::metadata(real.join("private.jwk"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o644
+    );
+}
+
+#[test]
+fn doctor_fix_never_chmods_a_fifo_posing_as_a_key() {
+    let h = Home::new();
+    let out = h.run(&["generate", "--kind", "mcp-server", "--id", "m1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pem = h.server_dir("m1").join("private_key.pem");
+    std::fs::remove_file(&pem).unwrap();
+    let st = Command::new("mkfifo")
+        .args(["-m", "644"])
+        .arg(&pem)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = h.run(&["doctor", "--fix"]);
+    assert!(!stdout(&out).contains("fixed m1"), "{}", stdout(&out));
+    let mode = std::fs::symlink_metadata(&pem).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o644
+    );
+}
+
+#[test]
+fn an_unusable_agent_id_is_reported_without_being_quoted() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    let out = h.run_env(&["doctor", "--json"], &[("CAPISCIO_AGENT_ID", "../../etc")]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("CAPISCIO_AGENT_ID is not a usable identity id"),
+        "{text}"
+    );
+    assert!(!text.contains("../../etc"), "{text}");
+}
+
+/// A home restored under another path: the journal's recorded path is not trusted, its
+/// place is — resume and verify look at the identity where it is now.
+#[test]
+fn a_journal_from_a_moved_home_follows_the_home() {
+    let a = Home::new();
+    seed_agent(&a, A, D1, X1, DID1);
+    let out = a.run(&["rotate", A, "--yes", "--offline"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let b = Home::new();
+    std::fs::remove_dir(b.path()).unwrap();
+    copy_tree(a.path(), b.path());
+    drop(a);
+    let out = b.run(&["rotate", A, "--resume", "--offline"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("does not hold the new key"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -47,7 +47,14 @@ fn store(found: &Found, token: &str) -> Result<Option<PathBuf>, AppError> {
             found.identity.id
         )));
     }
-    let path = PathBuf::from(&found.identity.location).join(AGENT_BADGE);
+    let dir = PathBuf::from(&found.identity.location);
+    crate::store::create::refuse_symlinked_identity(&dir)?;
+    let _lock = crate::store::rotate::lock_within(
+        &crate::store::rotate::Paths::for_dir(&dir),
+        &found.identity.id,
+        crate::app::rotate::LOCK_PATIENCE,
+    )?;
+    let path = dir.join(AGENT_BADGE);
     sfs::refuse_symlinks(&path)?;
     sfs::write_atomic(&path, token.as_bytes(), 0o600, Overwrite::Allow)?;
     Ok(Some(path))

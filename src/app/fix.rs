@@ -94,7 +94,9 @@ pub fn fix(found: &Found) -> Result<Vec<Fixed>, AppError> {
 
 /// Removes group/other bits from a real (non-link) file or directory; true if it did.
 fn tighten(path: &Path, mode: u32) -> Result<bool, AppError> {
-    if sfs::is_symlink(path) {
+    // Only what a key really lives in: not a link, not a FIFO or device posing as a key.
+    let real = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() || m.is_dir());
+    if !real {
         return Ok(false);
     }
     match sfs::mode(path) {

@@ -91,8 +91,9 @@ fn store_key(
     text: &str,
 ) -> Result<(), AppError> {
     let user = kr::user_for(kind, id);
-    k.put(&user, text, &attributes(kind, id, key, ctx.now))
-        .map_err(refused)?;
+    // The index first: a process killed between the two steps then leaves an index entry
+    // that `list` and `doctor` report (`keyring-entry-missing`), never a secret in the
+    // keyring that nothing names.
     upsert_index(
         &ctx.home,
         IndexEntry {
@@ -103,7 +104,12 @@ fn store_key(
             created: ctx.now,
             store: k.kind,
         },
-    )
+    )?;
+    if let Err(e) = k.put(&user, text, &attributes(kind, id, key, ctx.now)) {
+        let _ = remove_from_index(&ctx.home, kind, id);
+        return Err(refused(e));
+    }
+    Ok(())
 }
 
 /// `generate --store keyring`: the key goes only into the keyring.
@@ -326,6 +332,7 @@ pub fn logout(ctx: &Context, k: &Keyring) -> Result<bool, AppError> {
         Err(kr::KeyringError::NoEntry(_)) => false,
         Err(e) => return Err(refused(e)),
     };
+    let _lock = index_lock(&ctx.home)?;
     if let Some(mut index) = kr::read_index(&ctx.home).map_err(refused)? {
         index.api_key_store = None;
         kr::write_index(&ctx.home, &index).map_err(refused)?;

@@ -111,6 +111,13 @@ pub async fn register(client: &RegistryClient, found: &Found) -> Result<Report, 
                         AppError::Refused("registry created the server but sent no id".into())
                     })?;
                     if let Some(dir) = found.dir.as_ref().filter(|_| new_id != id) {
+                        // Under the identity's lock, which also clears a killed run's temp file.
+                        crate::store::create::refuse_symlinked_identity(dir)?;
+                        let _lock = crate::store::rotate::lock_within(
+                            &crate::store::rotate::Paths::for_dir(dir),
+                            &id,
+                            crate::app::rotate::LOCK_PATIENCE,
+                        )?;
                         sfs::write_atomic(
                             &dir.join(RESOLVED_ID),
                             new_id.as_bytes(),

@@ -54,6 +54,12 @@ fn identity_dir(found: &Found) -> Result<PathBuf, AppError> {
     }
     let dir = PathBuf::from(&found.identity.location);
     crate::store::create::refuse_symlinked_identity(&dir)?;
+    if rs::archive_is_symlink(&dir) {
+        return Err(AppError::Refused(format!(
+            "{}/archive is a symlink; capiscio-tui does not archive, list or restore keys through a link — replace it with the directory itself",
+            dir.display()
+        )));
+    }
     if crate::store::fs::is_symlink(&dir.join(rs::private_name(found.identity.kind))) {
         return Err(AppError::Refused(format!(
             "the private key of {} is a symlink (symlinked-key); replace it with the file itself before rotating",
@@ -984,7 +990,10 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
             b.jti
         ));
     }
-    notes.push("if the registry was given the rolled-back key, register the restored key again (`capiscio-tui register`) or fix it in the dashboard".into());
+    notes.push(format!(
+        "if the registry was given the rolled-back key, register the restored key again (`capiscio-tui register {}`) or fix it in the dashboard",
+        found.identity.id
+    ));
     let archive_name =
         rs::unique_archive_name(&dir, &rs::archive_name(ctx.now, &cur_fp, "-rolled-back"));
     let meta = ArchiveMeta {

@@ -156,6 +156,47 @@ pub type Siblings = std::collections::HashSet<String>;
 pub struct Parent {
     pub handle: sfs::DirHandle,
     pub siblings: Siblings,
+    /// Identity directories that are symlinks (from the listing's entry types).
+    pub links: Siblings,
+}
+
+/// A symlinked identity directory, `keys/` or home: shown (the SDK follows links too), but
+/// never written, rotated, fixed or deleted through — say so instead of failing later.
+pub fn symlinked_dir_problem(path: &Path) -> Problem {
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" (→ {})", t.display()))
+        .unwrap_or_default();
+    Problem::warning(
+        Code::SymlinkedKey,
+        format!(
+            "{} is a symlink{target}: capiscio-tui shows what is behind it but never writes, rotates, fixes or deletes through a link",
+            path.display()
+        ),
+        "replace the link with the directory itself (e.g. `mv` the target into place) to manage it here"
+            .to_string(),
+    )
+}
+
+/// A symlinked `archive/` is neither listed, rolled back to nor purged.
+fn check_archive_link(fs: &Files, dir: &Path, problems: &mut Vec<Problem>) {
+    let linked = fs.listing.as_ref().is_some_and(|l| {
+        l.iter()
+            .any(|e| e.name == "archive" && matches!(e.kind, sfs::EntryKind::Symlink))
+    });
+    if linked {
+        let path = dir.join("archive");
+        let target = std::fs::read_link(&path)
+            .map(|t| format!(" (→ {})", t.display()))
+            .unwrap_or_default();
+        problems.push(Problem::warning(
+            Code::SymlinkedKey,
+            format!(
+                "{} is a symlink{target}: its keys are not listed, rolled back to or purged, and rotation refuses to archive through it",
+                path.display()
+            ),
+            "replace the link with the directory itself".to_string(),
+        ));
+    }
 }
 
 fn quoted(p: &Path) -> String {
@@ -607,6 +648,7 @@ pub fn inspect_agent_in(
     .filter_map(|n| fs.info(n))
     .collect();
     check_files(dir, &fs, AGENT_PRIVATE, &files, &mut problems);
+    check_archive_link(&fs, dir, &mut problems);
     check_rotation(dir, id, parent, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
@@ -874,6 +916,7 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) ->
     let extra = fs.names(|n| n.starts_with("key-") && n.ends_with(".pem"));
     files.extend(extra.iter().filter_map(|n| fs.info(n)));
     check_files(dir, &fs, SERVER_PRIVATE, &files, &mut problems);
+    check_archive_link(&fs, dir, &mut problems);
     Found {
         identity: Identity {
             name: (id != dir_name).then(|| dir_name.to_string()),

@@ -171,7 +171,7 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
             message: e.to_string(),
         }),
         Ok(text) => {
-            let j: Journal = serde_json::from_str(&text).map_err(|e| RotateError::Journal {
+            let mut j: Journal = serde_json::from_str(&text).map_err(|e| RotateError::Journal {
                 path: paths.journal.display().to_string(),
                 message: crate::core::jwk::JsonFault::of(&e, &text).to_string(),
             })?;
@@ -179,6 +179,8 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
                 path: paths.journal.display().to_string(),
                 message,
             })?;
+            // Where it sits decides, not what it says: a home restored elsewhere still works.
+            j.dir = paths.dir.display().to_string();
             Ok(Some(j))
         }
     }
@@ -187,9 +189,9 @@ pub fn read_journal(paths: &Paths) -> Result<Option<Journal>, RotateError> {
 /// A journal is data anyone with write access to the home could have edited: the paths
 /// it names must be the ones it sits next to, and the archive name one path component.
 fn check_journal(paths: &Paths, j: &Journal) -> Result<(), String> {
-    if Path::new(&j.dir) != paths.dir {
+    if Path::new(&j.dir).file_name() != paths.dir.file_name() {
         return Err(
-            "it names another identity directory than the one it sits next to; not trusting it"
+            "it names another identity directory than the one it sits next to; not trusting it (delete it if no rotation of this identity is unfinished)"
                 .into(),
         );
     }

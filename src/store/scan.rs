@@ -75,6 +75,7 @@ fn listing(dir: &Path, notes: &mut Vec<Problem>) -> Listing {
         };
     let (handle, entries) = rd;
     let mut siblings = disk::Siblings::new();
+    let mut links = disk::Siblings::new();
     let mut out: Vec<(String, PathBuf)> = Vec::new();
     for e in entries {
         if e.name.starts_with('.') {
@@ -88,12 +89,22 @@ fn listing(dir: &Path, notes: &mut Vec<Problem>) -> Listing {
             EntryKind::File | EntryKind::Special(_) => false,
         };
         if is_dir {
+            if matches!(e.kind, EntryKind::Symlink) {
+                links.insert(e.name.clone());
+            }
             out.push((e.name.clone(), dir.join(&e.name)));
         }
     }
     out.sort();
     notes.extend(leftover_notes(dir, &siblings));
-    (out, Some(disk::Parent { handle, siblings }))
+    (
+        out,
+        Some(disk::Parent {
+            handle,
+            siblings,
+            links,
+        }),
+    )
 }
 
 /// Hidden leftovers of a killed run beside the identity directories: a half-built
@@ -253,6 +264,21 @@ fn has_agent_files(dir: &Path) -> bool {
 pub fn scan(input: &ScanInput) -> Scan {
     let mut scan = Scan::default();
     let agent_id = input.env.get(AGENT_ID_VAR);
+    // An id the SDK would join onto a path: say it is unusable instead of guessing.
+    for var in [AGENT_ID_VAR, SERVER_ID_VAR] {
+        if let Some(raw) = input.env.get(var)
+            && !(var == SERVER_ID_VAR && raw == "auto")
+            && let Err(e) = crate::core::ids::IdentityId::parse(raw)
+        {
+            scan.notes.push(Problem::error(
+                Code::EnvInvalid,
+                format!(
+                    "{var} is not a usable identity id ({e}); no identity directory is matched to it"
+                ),
+                format!("set {var} to the id of an identity listed here (`capiscio-tui list`)"),
+            ));
+        }
+    }
     let explicit_key_dir = key_dir(input.env, input.cwd);
     if let Some(raw) = input.env.get(KEY_DIR_VAR)
         && raw.starts_with('~')
@@ -344,12 +370,37 @@ pub fn scan(input: &ScanInput) -> Scan {
         }
     });
     scan.notes.extend(scan_failed_note(&out.failed));
-    let found = out.results;
+    let mut found = out.results;
+    // Links among the identity directories, and a linked home or keys/ / mcp-servers/.
+    for f in found.iter_mut() {
+        let Some(dir) = f.dir.as_deref() else {
+            continue;
+        };
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        let parent = match f.identity.kind {
+            crate::core::identity::Kind::Agent => agent_parent.as_ref(),
+            crate::core::identity::Kind::McpServer => server_parent.as_ref(),
+        };
+        if let (Some(p), Some(name)) = (parent, name)
+            && p.handle.path() == dir.parent().unwrap_or(dir)
+            && p.links.contains(&name)
+        {
+            f.identity.problems.push(disk::symlinked_dir_problem(dir));
+        }
+    }
+    for linked in [
+        input.home.to_path_buf(),
+        agents_dir(input.home),
+        servers_dir(input.home),
+    ] {
+        if crate::store::fs::is_symlink(&linked) {
+            scan.notes.push(disk::symlinked_dir_problem(&linked));
+        }
+    }
     // Only CAPISCIO_KEY_DIR can make two paths name one directory; canonicalising every
     // directory otherwise would cost thousands of syscalls for nothing.
     // The results are kept where par_map put them (no copy of ~1 KB per identity into a
     // second vector: on 2,000 identities that copy was megabytes of fresh pages).
-    let mut found = found;
     if explicit_key_dir.is_some() {
         let mut seen = HashSet::new();
         found.retain(|f| {
