@@ -177,6 +177,31 @@ pub fn symlinked_dir_problem(path: &Path) -> Problem {
     )
 }
 
+/// Temp files of an interrupted write inside the identity directory: removed by the next
+/// locked operation on it; until then named here.
+fn check_leftover_temps(fs: &Files, dir: &Path, problems: &mut Vec<Problem>) {
+    let Some(listing) = fs.listing.as_ref() else {
+        return;
+    };
+    for e in listing {
+        if e.name.starts_with('.')
+            && e.name.contains(".capiscio-tui-")
+            && e.name.ends_with(".tmp")
+            && matches!(e.kind, sfs::EntryKind::File)
+        {
+            let path = dir.join(&e.name);
+            problems.push(Problem::warning(
+                Code::Leftover,
+                format!("{} is a temp file left by an interrupted write", path.display()),
+                format!(
+                    "the next rotation, fix or registration of this identity removes it; or `rm {}`",
+                    path.display()
+                ),
+            ));
+        }
+    }
+}
+
 /// A symlinked `archive/` is neither listed, rolled back to nor purged.
 fn check_archive_link(fs: &Files, dir: &Path, problems: &mut Vec<Problem>) {
     let linked = fs.listing.as_ref().is_some_and(|l| {
@@ -649,6 +674,7 @@ pub fn inspect_agent_in(
     .collect();
     check_files(dir, &fs, AGENT_PRIVATE, &files, &mut problems);
     check_archive_link(&fs, dir, &mut problems);
+    check_leftover_temps(&fs, dir, &mut problems);
     check_rotation(dir, id, parent, &mut problems);
     if !discoverable {
         problems.push(Problem::warning(
@@ -917,6 +943,7 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) ->
     files.extend(extra.iter().filter_map(|n| fs.info(n)));
     check_files(dir, &fs, SERVER_PRIVATE, &files, &mut problems);
     check_archive_link(&fs, dir, &mut problems);
+    check_leftover_temps(&fs, dir, &mut problems);
     Found {
         identity: Identity {
             name: (id != dir_name).then(|| dir_name.to_string()),

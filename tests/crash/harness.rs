@@ -1940,8 +1940,12 @@ fn check(
             ));
             continue;
         }
+        // An empty lock file is the normal state of a flock()-locked path, not a crash's
+        // leftover: it holds nothing and is never "stale" (the lock dies with its holder).
+        let empty_lock =
+            name.ends_with(".lock") && p.is_file() && fs::metadata(&p).is_ok_and(|m| m.len() == 0);
         let norm = normalize(&rel);
-        if !ctx.allowed.contains(&norm) && !reported {
+        if !ctx.allowed.contains(&norm) && !reported && !empty_lock {
             // Report each leftover once: skip entries inside an already-reported dir.
             let parent_reported = rel
                 .parent()
