@@ -19,6 +19,8 @@ pub struct Report {
     pub identities_checked: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Identities with at least one warning or error (the count `list` shows).
+    pub attention: usize,
     pub notes: Vec<Problem>,
     pub identities: Vec<Entry>,
     /// What `--fix` repaired before this report was taken.
@@ -41,6 +43,7 @@ pub fn doctor(scan: &Scan) -> Report {
         identities_checked: scan.found.len(),
         errors,
         warnings,
+        attention: crate::core::identity::attention(scan.found.iter().map(|f| &f.identity)),
         notes: scan.notes.clone(),
         identities: scan
             .found
@@ -58,13 +61,19 @@ pub fn fix_then_doctor(
     scan: &Scan,
     rescan: impl FnOnce() -> Scan,
 ) -> Result<Report, crate::app::AppError> {
+    let fixed = fix_all(scan)?;
+    let mut report = doctor(&rescan());
+    report.fixed = fixed;
+    Ok(report)
+}
+
+/// Repairs every identity `fix` can; what was done, in scan order.
+pub fn fix_all(scan: &Scan) -> Result<Vec<crate::app::fix::Fixed>, crate::app::AppError> {
     let mut fixed = Vec::new();
     for f in &scan.found {
         fixed.extend(crate::app::fix::fix(f)?);
     }
-    let mut report = doctor(&rescan());
-    report.fixed = fixed;
-    Ok(report)
+    Ok(fixed)
 }
 
 fn entry(i: &Identity) -> Entry {

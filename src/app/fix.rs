@@ -1,6 +1,7 @@
 //! `doctor --fix` and the UI's `f`: repairs that are safe without asking — tighten the
 //! modes of a key file and its directory, write a missing public half from the private
-//! key. Everything else keeps its one-line fix for the user to apply.
+//! key, rewrite an MCP server's `private_key.pem` with real newlines / as PKCS#8 v1.
+//! Everything else keeps its one-line fix for the user to apply.
 
 use crate::app::AppError;
 use crate::core::identity::{Code, Kind, Source};
@@ -8,7 +9,19 @@ use crate::core::{jwk, pem};
 use crate::store::disk::{self, Found};
 use crate::store::fs::{self as sfs, Overwrite};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why a repair was not made. Never quotes file contents: they may be key material.
+#[derive(Debug, Error)]
+pub enum FixError {
+    #[error("{path} changed since it was checked; run `capiscio-tui doctor` again")]
+    Changed { path: PathBuf },
+    #[error(
+        "cannot rewrite {path}: the new PEM did not read back as the same key; the file was left as it was"
+    )]
+    Unverified { path: PathBuf },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fixed {
@@ -22,7 +35,11 @@ pub struct Fixed {
 pub fn repairable(code: Code) -> bool {
     matches!(
         code,
-        Code::InsecurePermissions | Code::MissingPublicJwk | Code::MissingPublicPem
+        Code::InsecurePermissions
+            | Code::MissingPublicJwk
+            | Code::MissingPublicPem
+            | Code::PemEscaped
+            | Code::Pkcs8V2
     )
 }
 
@@ -89,7 +106,62 @@ pub fn fix(found: &Found) -> Result<Vec<Fixed>, AppError> {
             record(code, format!("wrote {}", path.display()));
         }
     }
+    if i.kind == Kind::McpServer
+        && (i.has_code(Code::PemEscaped) || i.has_code(Code::Pkcs8V2))
+        && !i.has_code(Code::SymlinkedKey)
+        && let Some(public) = found.public.as_ref()
+        && rewrite_pem(&private, public)?
+    {
+        let code = if i.has_code(Code::PemEscaped) {
+            Code::PemEscaped
+        } else {
+            Code::Pkcs8V2
+        };
+        record(
+            code,
+            format!(
+                "rewrote {} as a PKCS#8 v1 PEM with real newlines (same key)",
+                private.display()
+            ),
+        );
+    }
     Ok(done)
+}
+
+/// Rewrites an MCP server's private key as the canonical PEM (real newlines, PKCS#8 v1),
+/// under the identity's lock. The key is read again (without following links) and must
+/// still be the one the scan saw; the new text must parse back to that same key before
+/// it replaces the old file, which stays in place until the atomic rename.
+fn rewrite_pem(path: &Path, expected: &crate::core::key::PublicKey) -> Result<bool, AppError> {
+    let text = sfs::read_small_text(path).map_err(crate::store::disk::LoadError::from)?;
+    let Ok((key, shape)) = pem::parse_private(&text) else {
+        return Err(FixError::Changed {
+            path: path.to_path_buf(),
+        }
+        .into());
+    };
+    if key.public() != expected {
+        return Err(FixError::Changed {
+            path: path.to_path_buf(),
+        }
+        .into());
+    }
+    if !shape.escaped_newlines && !shape.pkcs8_v2 {
+        return Ok(false);
+    }
+    let fresh = pem::encode_private(&key);
+    let sound = pem::parse_private(&fresh)
+        .is_ok_and(|(k, s)| k.public() == expected && !s.escaped_newlines && !s.pkcs8_v2);
+    if !sound {
+        return Err(FixError::Unverified {
+            path: path.to_path_buf(),
+        }
+        .into());
+    }
+    // Keep the mode the file had when it was private enough; never loosen it.
+    let mode = sfs::mode(path).map_or(0o600, |m| m & 0o600);
+    sfs::write_atomic(path, fresh.as_bytes(), mode.max(0o400), Overwrite::Allow)?;
+    Ok(true)
 }
 
 /// Removes group/other bits from a real (non-link) file or directory; true if it did.

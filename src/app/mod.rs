@@ -33,6 +33,8 @@ pub enum AppError {
         "not a valid identity id: {0} — use 1–128 letters, digits, `-`, `_` or `.`, not starting with a dot (a UUID for agents the SDK should discover)"
     )]
     InvalidId(String),
+    #[error(transparent)]
+    Fix(#[from] fix::FixError),
     #[error("{0}")]
     Refused(String),
 }

@@ -222,7 +222,7 @@ fn apply(
             problems.push(Problem::warning(
                 Code::NotRegistered,
                 format!("the registry has no {} with id {id}", f.identity.kind.label()),
-                "create it in the CapiscIO dashboard, or register it: `capiscio-tui generate --register` for new identities",
+                format!("register it: `capiscio-tui register {id}` (or create it in the CapiscIO dashboard)"),
             ));
         }
         Some(Err(e)) => info.error = Some(e.reason()),
@@ -243,7 +243,7 @@ fn apply(
         problems.push(Problem::warning(
             Code::RegistryError,
             format!("the registry could not be asked about this identity ({e})"),
-            "check the registry URL, your network and CAPISCIO_API_KEY, then `capiscio-tui status`",
+            format!("check the registry URL, your network and CAPISCIO_API_KEY, then `capiscio-tui status {id}`"),
         ));
     }
     if let (Some(b), Some(badge_info)) = (f.badge.as_ref(), f.identity.badge.as_mut()) {

@@ -108,7 +108,55 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
+/// A `--home` the user named that cannot be the CapiscIO home. (The default home may
+/// not exist yet: that is a first run, answered with the friendly empty list.)
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error(
+        "--home {0} does not exist; pass the directory that holds keys/ and mcp-servers/, or leave out --home for $HOME/.capiscio"
+    )]
+    Missing(PathBuf),
+    #[error(
+        "--home {0} is not a directory; pass the directory that holds keys/ and mcp-servers/, or leave out --home for $HOME/.capiscio"
+    )]
+    NotADirectory(PathBuf),
+}
+
+/// Commands that only read an existing home refuse an explicit `--home` that is not a
+/// directory; `generate` and `login` may create it, and the others do not use it.
+fn check_home(cli: &Cli, command: Option<&Command>) -> Result<(), HomeError> {
+    let Some(home) = cli.home.as_deref() else {
+        return Ok(());
+    };
+    if matches!(
+        command,
+        Some(
+            Command::Generate(_)
+                | Command::Login
+                | Command::Logout
+                | Command::Demo { .. }
+                | Command::DevRegistry(_)
+                | Command::ClipboardHold { .. }
+        )
+    ) {
+        return Ok(());
+    }
+    match std::fs::metadata(home) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(HomeError::NotADirectory(home.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(HomeError::Missing(home.to_path_buf()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            Err(HomeError::NotADirectory(home.to_path_buf()))
+        }
+        // A home we may not stat is reported by the scan itself, with its fix.
+        Err(_) => Ok(()),
+    }
+}
+
 pub fn run(mut cli: Cli) -> Result<ExitCode> {
+    check_home(&cli, cli.command.as_ref())?;
     match cli.command.take() {
         // The development registry needs no CapiscIO home, so it runs even without HOME.
         Some(Command::DevRegistry(a)) => dev_registry(a),
@@ -133,7 +181,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
             let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
             print(&render::list_table(&ids, &scan.notes, ctx.now))?;
             eprintln!(
-                "(The interactive UI is not built yet; this is `capiscio-tui list`. See --help for all commands.)"
+                "(Standard input or output is not a terminal, so this is `capiscio-tui list` instead of the interactive UI; run `capiscio-tui` in a terminal for the UI, or see --help for all commands.)"
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -229,12 +277,15 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json, fix }) => {
-            let scan = ctx.scan();
-            let report = if fix {
-                app::doctor::fix_then_doctor(&scan, || ctx.scan())?
+            // Like `list` and `status`: the registry's problems count when it is configured.
+            let online = ctx.online_by_default();
+            let fixed = if fix {
+                app::doctor::fix_all(&ctx.scan())?
             } else {
-                app::doctor::doctor(&scan)
+                Vec::new()
             };
+            let mut report = app::doctor::doctor(&load(&ctx, online)?);
+            report.fixed = fixed;
             if as_json {
                 print(&json(&report)?)?;
             } else {

@@ -117,7 +117,7 @@ fn problem_codes(i: &Identity) -> String {
 }
 
 fn footer(out: &mut String, ids_: &[Identity], notes: &[Problem], hint: bool) {
-    let attention = ids_.iter().filter(|i| i.worst().is_some()).count();
+    let attention = crate::core::identity::attention(ids_);
     let _ = writeln!(
         out,
         "\n{} identities · {} need attention{}",
@@ -401,7 +401,7 @@ pub fn doctor(r: &Report) -> String {
                 p.code.as_str(),
                 p.message,
                 p.fix,
-                if crate::app::fix::repairable(p.code) {
+                if crate::app::fix::repairable(p.code) && !p.fix.contains("doctor --fix") {
                     " (or `capiscio-tui doctor --fix`)"
                 } else {
                     ""
@@ -415,8 +415,8 @@ pub fn doctor(r: &Report) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{} error(s), {} warning(s) in {} identities.",
-            r.errors, r.warnings, r.identities_checked
+            "{} error(s), {} warning(s) in {} identities · {} need attention.",
+            r.errors, r.warnings, r.identities_checked, r.attention
         );
     }
     out

@@ -318,6 +318,14 @@ impl Identity {
         self.problems.iter().map(|p| p.severity).max()
     }
 
+    /// "Needs attention": at least one problem of severity warning or error. The one
+    /// definition `list`, `status`, `doctor` and the UI header count by ([`attention`]).
+    pub fn needs_attention(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| matches!(p.severity, Severity::Warning | Severity::Error))
+    }
+
     pub fn has_code(&self, code: Code) -> bool {
         self.problems.iter().any(|p| p.code == code)
     }
@@ -334,4 +342,9 @@ impl Identity {
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
+}
+
+/// How many identities need attention (see [`Identity::needs_attention`]).
+pub fn attention<'a>(ids: impl IntoIterator<Item = &'a Identity>) -> usize {
+    ids.into_iter().filter(|i| i.needs_attention()).count()
 }

@@ -167,7 +167,7 @@ pub fn problems_for(v: &Verdict, b: &Badge, id: &str) -> Vec<Problem> {
         BadgeState::RegistryError => vec![Problem::warning(
             Code::RegistryError,
             format!("badge {jti} could not be checked with the registry{why}"),
-            "check the registry URL and your network, then `capiscio-tui status`",
+            format!("check the registry URL and your network, then `capiscio-tui status {id}`"),
         )],
         BadgeState::Valid | BadgeState::Expiring | BadgeState::Unverified => Vec::new(),
     }

@@ -542,7 +542,7 @@ pub fn inspect_agent_in(
             problems.push(Problem::error(
                 Code::MalformedKey,
                 format!("{AGENT_PRIVATE} has no `x`: capiscio-core refuses keys without it"),
-                format!("rewrite it from d: `capiscio-tui export {id} --format jwk`"),
+                format!("write a complete copy beside it, then move it over, in {}: `(umask 077 && capiscio-tui export {id} --format jwk > private.jwk.new) && mv private.jwk.new private.jwk` (redirecting straight onto private.jwk empties it before it is read)", dir.display()),
             ));
         } else if !p.x_matches() {
             problems.push(Problem::error(
@@ -556,12 +556,12 @@ pub fn inspect_agent_in(
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
                 format!("{AGENT_PRIVATE} kid is {k}, not the key's did:key"),
-                "set kid to the key DID shown by `capiscio-tui show`",
+                format!("set kid to the key DID shown by `capiscio-tui show {id}`"),
             )),
             other => problems.push(Problem::warning(
                 Code::KidMismatch,
                 format!("{AGENT_PRIVATE} kid {}", describe_kid(&other)),
-                "set kid to the key DID shown by `capiscio-tui show`",
+                format!("set kid to the key DID shown by `capiscio-tui show {id}`"),
             )),
         }
     }
@@ -577,7 +577,7 @@ pub fn inspect_agent_in(
                 problems.push(Problem::error(
                     Code::MalformedKey,
                     format!("{AGENT_PUBLIC}: {e}; connect() cannot recover the DID and fails"),
-                    "rewrite public.jwk: the private JWK without `d`, kid = the key DID",
+                    format!("rewrite public.jwk: the private JWK without `d`, kid = the key DID (`capiscio-tui show {id}`)"),
                 ));
                 None
             }
@@ -586,7 +586,7 @@ pub fn inspect_agent_in(
             problems.push(Problem::error(
                 Code::MissingPublicJwk,
                 format!("{AGENT_PUBLIC} is missing: connect() tries to re-initialise, is refused, and fails"),
-                "write public.jwk: the private JWK without `d`, kid = the key DID",
+                "`capiscio-tui doctor --fix` writes it from private.jwk",
             ));
             None
         }
@@ -614,7 +614,7 @@ pub fn inspect_agent_in(
             problems.push(Problem::error(
                 Code::PublicMismatch,
                 format!("{AGENT_PUBLIC} holds a different key than {AGENT_PRIVATE}"),
-                "rewrite public.jwk from private.jwk",
+                "delete public.jwk, then `capiscio-tui doctor --fix` writes it from private.jwk",
             ));
         }
         match pj.kid_status() {
@@ -622,17 +622,17 @@ pub fn inspect_agent_in(
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
                 format!("{AGENT_PUBLIC} kid is {k}; the SDK reports it as this agent's DID, but it is not the key's did:key"),
-                "set kid to the key DID shown by `capiscio-tui show`",
+                format!("set kid to the key DID shown by `capiscio-tui show {id}`"),
             )),
             KidStatus::Missing | KidStatus::NotDid(_) => problems.push(Problem::error(
                 Code::KidMismatch,
                 format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj.kid_status())),
-                "set kid in public.jwk to the key DID shown by `capiscio-tui show`",
+                format!("set kid in public.jwk to the key DID shown by `capiscio-tui show {id}`"),
             )),
             KidStatus::WrongKey(k) => problems.push(Problem::error(
                 Code::KidMismatch,
                 format!("{AGENT_PUBLIC} kid {k} is not the did:key of this key: the SDK would announce the wrong DID"),
-                "set kid in public.jwk to the key DID shown by `capiscio-tui show`",
+                format!("set kid in public.jwk to the key DID shown by `capiscio-tui show {id}`"),
             )),
         }
     }
@@ -827,14 +827,14 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) ->
                         problems.push(Problem::error(
                         Code::PemEscaped,
                         format!("{SERVER_PRIVATE} holds literal \\n sequences: the MCP SDK unescapes only the env var and fails to load this file"),
-                        format!("rewrite it with real newlines: `capiscio-tui export {id} --format pem`"),
+                        "rewrite it with real newlines, same key: `capiscio-tui doctor --fix` (never redirect `export` onto the file it reads)",
                     ));
                     }
                     if shape.pkcs8_v2 {
                         problems.push(Problem::warning(
                         Code::Pkcs8V2,
                         format!("{SERVER_PRIVATE} is PKCS#8 v2 (public key embedded); OpenSSL 3.0 and some Python builds refuse it"),
-                        format!("rewrite it as PKCS#8 v1: `capiscio-tui export {id} --format pem`"),
+                        "rewrite it as PKCS#8 v1, same key: `capiscio-tui doctor --fix`",
                     ));
                     }
                     Some(key)

@@ -205,7 +205,10 @@ pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
             identity.problems.push(Problem::error(
                 Code::EnvInvalid,
                 format!("{SERVER_VAR}: {e}; {effect}"),
-                format!("re-export the key: `capiscio-tui export <ID> --format env` and set {SERVER_VAR} again"),
+                match env.get(SERVER_ID_VAR) {
+                    Some(sid) => format!("set {SERVER_VAR} again from your secrets manager, or from the stored key: `capiscio-tui export {sid} --format env`"),
+                    None => format!("set {SERVER_VAR} again from your secrets manager, or unset it; `capiscio-tui list` shows the MCP servers whose keys `capiscio-tui export` can give"),
+                },
             ));
             None
         }

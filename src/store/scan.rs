@@ -623,7 +623,7 @@ pub fn merge_keyring(
                 kind,
                 id.clone(),
                 attrs.get("fingerprint").cloned(),
-                vec![Problem::warning(Code::KeyringIndexStale, format!("the keyring holds this identity but {} does not list it", kr::INDEX_FILE), "`capiscio-tui keyring export --to-disk` or `keyring delete` it; imports rewrite the index")],
+                vec![Problem::warning(Code::KeyringIndexStale, format!("the keyring holds this identity but {} does not list it", kr::INDEX_FILE), format!("`capiscio-tui keyring export {id} --to-disk`, or `capiscio-tui keyring delete {id}`; imports rewrite the index"))],
             ));
         }
     }
@@ -646,7 +646,7 @@ pub fn merge_keyring(
                 problems.push(Problem::error(
                     Code::KeyringEntryMissing,
                     format!("{} lists {user}, but the keyring has no such entry (a volatile keyring loses keys on reboot)", kr::INDEX_FILE),
-                    "restore the key from your secrets manager; `capiscio-tui keyring delete` removes the stale index entry",
+                    format!("restore the key from your secrets manager; `capiscio-tui keyring delete {id}` removes the stale index entry"),
                 ));
                 None
             }
@@ -675,7 +675,9 @@ pub fn merge_keyring(
             problems.push(Problem::warning(
                 Code::KeyringOnly,
                 "kept in kernel keyutils, which is volatile: the key is lost on reboot".to_string(),
-                "keep a copy in your secrets manager (`capiscio-tui export`)",
+                format!(
+                    "keep a copy in your secrets manager: `capiscio-tui export {id} --format env`"
+                ),
             ));
         }
         if let Some(f) = scan.found.iter_mut().find(|f| {

@@ -2,7 +2,7 @@
 
 use crate::app::rotate::Plan;
 use crate::core::export::Format;
-use crate::core::identity::{Identity, Kind, Problem, Severity, Source};
+use crate::core::identity::{Identity, Kind, Problem, Source};
 use crate::core::rotation::{Journal, Mode};
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use zeroize::Zeroizing;
@@ -288,9 +288,6 @@ impl Model {
     }
 
     pub fn attention(&self) -> usize {
-        self.identities
-            .iter()
-            .filter(|i| i.worst() == Some(Severity::Error) || i.shadowed_by.is_some())
-            .count()
+        crate::core::identity::attention(&self.identities)
     }
 }
