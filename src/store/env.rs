@@ -207,7 +207,7 @@ pub fn inspect_server(env: &EnvSnapshot) -> Option<Found> {
                 format!("{SERVER_VAR}: {e}; {effect}"),
                 match env.get(SERVER_ID_VAR) {
                     Some(sid) => format!("set {SERVER_VAR} again from your secrets manager, or from the stored key: `capiscio-tui export {sid} --format env`"),
-                    None => format!("set {SERVER_VAR} again from your secrets manager, or unset it; `capiscio-tui list` shows the MCP servers whose keys `capiscio-tui export` can give"),
+                    None => format!("set {SERVER_VAR} again from your secrets manager (or from a stored server's key: `capiscio-tui list` names them), or unset it"),
                 },
             ));
             None
