@@ -104,7 +104,7 @@ fn doctor_fix_leaves_a_symlinked_escaped_pem_alone() {
 /// Whether `text` redirects output onto exactly `file` (not `file.new`).
 fn redirects_onto(text: &str, file: &str) -> bool {
     text.split('>').skip(1).any(|after| {
-        let target = after.trim_start().split_whitespace().next().unwrap_or("");
+        let target = after.split_whitespace().next().unwrap_or("");
         let target = target.trim_end_matches([')', '`', ';']);
         target == file || target.ends_with(&format!("/{file}"))
     })
