@@ -462,3 +462,74 @@ fn doctor_fix_repairs_modes_and_missing_public_halves_only() {
     let text = stdout(&h.run(&["doctor", "--fix"]));
     assert!(!text.contains("✔ fixed"), "{text}");
 }
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    let h = Home::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = h.run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for sub in ["rotate", "doctor", "completions", "man"] {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    assert_eq!(h.run(&["completions", "tcsh"]).status.code(), Some(2));
+    // Needs no CapiscIO home, like `man`.
+    assert!(!h.capiscio().exists());
+
+    // Where bash exists, the script parses and completes the first word.
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let script = h.path().join("capiscio-tui.bash");
+        fs::write(&script, h.run(&["completions", "bash"]).stdout).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("--norc")
+            .arg("-c")
+            .arg(
+                r#"set -e; source "$1"; complete -p capiscio-tui >/dev/null
+                COMP_WORDS=(capiscio-tui ro); COMP_CWORD=1
+                _capiscio__tui capiscio-tui ro capiscio-tui
+                printf '%s\n' "${COMPREPLY[@]}""#,
+            )
+            .arg("bash")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bash: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "rotate", "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn man_page_is_roff_naming_every_subcommand() {
+    let h = Home::new();
+    let out = h.run(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with(".TH capiscio-tui 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for sub in [
+        "list",
+        "show",
+        "export",
+        "generate",
+        "status",
+        "register",
+        "rotate",
+        "doctor",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("capiscio\\-tui\\-{sub}(1)")),
+            "man page lacks {sub}"
+        );
+    }
+    assert!(!page.contains("__clipboard"), "hidden commands stay hidden");
+    assert!(!h.capiscio().exists());
+}

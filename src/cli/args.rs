@@ -132,6 +132,14 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// Print a shell completion script (e.g. `source <(capiscio-tui completions bash)`)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (e.g. `capiscio-tui man | man -l -`)
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

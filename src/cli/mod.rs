@@ -113,6 +113,9 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         // The development registry needs no CapiscIO home, so it runs even without HOME.
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
+        // Documentation of the grammar itself: no home, no registry.
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             let opts = crate::tui::Options {
                 clear_after: (cli.clear_after > 0).then_some(cli.clear_after),
@@ -124,6 +127,46 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         }
         other => run_in(context(&cli)?, other),
     }
+}
+
+/// The shell completion script for `shell`, generated from the argument grammar.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "capiscio-tui", &mut script);
+    print_raw(&String::from_utf8(script).context("completion script is not UTF-8")?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manual page (roff), generated from the argument grammar.
+fn man() -> Result<ExitCode> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut page)
+        .context("cannot render the manual page")?;
+    let page = String::from_utf8(page).context("manual page is not UTF-8")?;
+    print_raw(&title_first(&page))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Moves the `.TH` line ahead of roff's apostrophe-string preamble, so the page starts
+/// with its title as man pages conventionally do (the string is defined before any use).
+fn title_first(page: &str) -> String {
+    let Some(start) = page.find("\n.TH ").map(|i| i + 1) else {
+        return page.to_string();
+    };
+    let end = page[start..]
+        .find('\n')
+        .map_or(page.len(), |i| start + i + 1);
+    let mut out = String::with_capacity(page.len() + 1);
+    out.push_str(&page[start..end]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&page[..start]);
+    out.push_str(&page[end..]);
+    out
 }
 
 fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
@@ -227,6 +270,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json, fix }) => {
             let scan = ctx.scan();
