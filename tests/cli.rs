@@ -533,3 +533,110 @@ fn man_page_is_roff_naming_every_subcommand() {
     assert!(!page.contains("__clipboard"), "hidden commands stay hidden");
     assert!(!h.capiscio().exists());
 }
+
+/// Every command of the grammar, depth first, with its full name.
+fn all_commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+    out.push((path.clone(), cmd.clone()));
+    for sub in cmd.get_subcommands() {
+        all_commands(sub, format!("{path} {}", sub.get_name()), out);
+    }
+}
+
+fn grammar() -> Vec<(String, clap::Command)> {
+    use clap::CommandFactory;
+    let mut root = capiscio_tui::cli::args::Cli::command();
+    root.build();
+    let mut out = Vec::new();
+    all_commands(&root, "capiscio-tui".into(), &mut out);
+    out
+}
+
+#[test]
+fn every_argument_of_every_command_has_help() {
+    let mut missing = Vec::new();
+    for (path, cmd) in grammar() {
+        if cmd.get_about().is_none() && path != "capiscio-tui" {
+            missing.push(format!("{path} (the command itself)"));
+        }
+        for arg in cmd.get_arguments() {
+            let empty = |h: Option<&clap::builder::StyledStr>| {
+                h.is_none_or(|h| h.to_string().trim().is_empty())
+            };
+            if empty(arg.get_help()) && empty(arg.get_long_help()) {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+}
+
+#[test]
+fn global_options_are_grouped_under_one_heading_and_accepted_on_either_side() {
+    let globals = [
+        "home",
+        "offline",
+        "server_url",
+        "registry_timeout",
+        "concurrency",
+        "clear_after",
+        "keyring",
+    ];
+    for (path, cmd) in grammar() {
+        for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
+            assert_eq!(
+                arg.get_help_heading(),
+                Some("Global options"),
+                "{path} --{}",
+                arg.get_id()
+            );
+        }
+        // clap's own `help` subcommand takes command names, not options.
+        // …nor does the hidden internal clipboard holder (its own --clear-after).
+        let under_help = path.split(' ').any(|w| w == "help") || cmd.is_hide_set();
+        for id in globals.iter().filter(|_| !under_help) {
+            assert!(
+                cmd.get_arguments()
+                    .any(|a| a.get_id() == id && a.is_global_set()),
+                "{path} lacks global --{id}"
+            );
+        }
+    }
+    let h = Home::new();
+    let help = stdout(&h.run(&["rotate", "--help"]));
+    let (own, global) = help.split_once("Global options:").expect(&help);
+    assert!(
+        own.contains("--dry-run") && !own.contains("--home"),
+        "{help}"
+    );
+    assert!(
+        global.contains("--home") && global.contains("--keyring"),
+        "{help}"
+    );
+    assert_eq!(help.matches("--server-url").count(), 1, "{help}");
+
+    seed_agent(&h, A, D1, X1, DID1);
+    let other = tempfile::tempdir().unwrap();
+    let home = other.path().to_str().unwrap();
+    for args in [
+        &["--home", home, "list", "--json"][..],
+        &["list", "--json", "--home", home][..],
+        &["--offline", "status", "--home", home, "--json"][..],
+    ] {
+        let out = h.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "[]", "{args:?} used --home");
+    }
+}
+
+#[test]
+fn badge_issue_self_signs_without_the_flag_and_still_accepts_it() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    for args in [
+        &["badge", "issue", A][..],
+        &["badge", "issue", "--self-sign", A, "--ttl", "60"][..],
+    ] {
+        let out = h.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}
