@@ -640,3 +640,53 @@ fn badge_issue_self_signs_without_the_flag_and_still_accepts_it() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn list_and_status_share_one_order_problems_first_then_name() {
+    let h = Home::new();
+    for (id, name) in [
+        ("00000001-1111-4111-8111-111111111111", "zeta"),
+        ("00000002-1111-4111-8111-111111111111", "alpha"),
+        ("00000003-1111-4111-8111-111111111111", "mike"),
+        ("00000004-1111-4111-8111-111111111111", "bravo"),
+    ] {
+        let out = h.run(&["generate", "--kind", "agent", "--id", id, "--name", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = h.run(&["generate", "--kind", "mcp-server", "--id", "kilo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    chmod(&h.agent_dir("00000003-1111-4111-8111-111111111111"), 0o755); // warning: directory open to others
+    chmod(
+        &h.agent_dir("00000004-1111-4111-8111-111111111111")
+            .join("private.jwk"),
+        0o644,
+    ); // error: key readable
+    let expected = ["bravo", "mike", "alpha", "kilo", "zeta"];
+    let order = |out: &std::process::Output| -> Vec<&'static str> {
+        assert!(out.status.success(), "{}", stderr(out));
+        let text = stdout(out);
+        let mut seen: Vec<(usize, &'static str)> = expected
+            .iter()
+            .map(|n| {
+                let line = text.lines().position(|l| l.contains(n));
+                (line.unwrap_or_else(|| panic!("{n} missing: {text}")), *n)
+            })
+            .collect();
+        seen.sort();
+        seen.into_iter().map(|(_, n)| n).collect()
+    };
+    assert_eq!(order(&h.run(&["list"])), expected);
+    assert_eq!(order(&h.run(&["status", "--offline"])), expected);
+    // JSON lists in the same order.
+    let names: Vec<String> = h
+        .list_json(&[])
+        .iter()
+        .map(|i| {
+            i["name"]
+                .as_str()
+                .unwrap_or(i["id"].as_str().unwrap())
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, expected);
+}

@@ -7,7 +7,7 @@ mod rotate;
 
 use crate::app::context::RegistrySettings;
 use crate::app::{self, AppError, Context};
-use crate::core::identity::{Kind, Source};
+use crate::core::identity::{Kind, Source, listing_order};
 use crate::store::scan::Scan;
 use anyhow::{Context as _, Result, bail};
 use args::{BadgeCommand, Cli, Command, ExportOpts, IdentityCommand};
@@ -173,7 +173,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
     match command {
         None => {
             let scan = ctx.scan();
-            let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            ids.sort_by(listing_order);
             print(&render::list_table(&ids, &scan.notes, ctx.now))?;
             eprintln!(
                 "(The interactive UI is not built yet; this is `capiscio-tui list`. See --help for all commands.)"
@@ -182,7 +183,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         }
         Some(Command::List { json: as_json }) => {
             let scan = load(&ctx, ctx.online_by_default())?;
-            let ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
+            ids.sort_by(|a, b| listing_order(a, b));
             if as_json {
                 print_json(&ids)?;
             } else {
@@ -230,10 +232,11 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Generate(g)) => generate(&ctx, g),
         Some(Command::Status { id, json: as_json }) => {
             let scan = load(&ctx, !ctx.offline)?;
-            let shown: Vec<_> = match &id {
+            let mut shown: Vec<_> = match &id {
                 Some(q) => vec![app::resolve::resolve(&scan.found, q)?.identity.clone()],
                 None => scan.found.iter().map(|f| f.identity.clone()).collect(),
             };
+            shown.sort_by(listing_order);
             if as_json {
                 print_json(&shown)?;
             } else {
@@ -528,7 +531,8 @@ fn demo(ctx: &Context, dir: Option<PathBuf>, serve: bool) -> Result<ExitCode> {
             let mut scan = dctx.scan();
             let client = dctx.registry.client()?;
             app::status::check_all(&client, &mut scan.found, &dctx.env, dctx.now).await;
-            let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            ids.sort_by(listing_order);
             print(&format!("{}\n\n", app::demo::describe(&sandbox)))?;
             print(&render::status(&ids, &dctx.registry.describe(), dctx.now))?;
             if serve {
