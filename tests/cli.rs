@@ -462,3 +462,231 @@ fn doctor_fix_repairs_modes_and_missing_public_halves_only() {
     let text = stdout(&h.run(&["doctor", "--fix"]));
     assert!(!text.contains("✔ fixed"), "{text}");
 }
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    let h = Home::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = h.run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for sub in ["rotate", "doctor", "completions", "man"] {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    assert_eq!(h.run(&["completions", "tcsh"]).status.code(), Some(2));
+    // Needs no CapiscIO home, like `man`.
+    assert!(!h.capiscio().exists());
+
+    // Where bash exists, the script parses and completes the first word.
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let script = h.path().join("capiscio-tui.bash");
+        fs::write(&script, h.run(&["completions", "bash"]).stdout).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("--norc")
+            .arg("-c")
+            .arg(
+                r#"set -e; source "$1"; complete -p capiscio-tui >/dev/null
+                COMP_WORDS=(capiscio-tui ro); COMP_CWORD=1
+                _capiscio__tui capiscio-tui ro capiscio-tui
+                printf '%s\n' "${COMPREPLY[@]}""#,
+            )
+            .arg("bash")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bash: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "rotate", "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn man_page_is_roff_naming_every_subcommand() {
+    let h = Home::new();
+    let out = h.run(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with(".TH capiscio-tui 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for sub in [
+        "list",
+        "show",
+        "export",
+        "generate",
+        "status",
+        "register",
+        "rotate",
+        "doctor",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("capiscio\\-tui\\-{sub}(1)")),
+            "man page lacks {sub}"
+        );
+    }
+    assert!(!page.contains("__clipboard"), "hidden commands stay hidden");
+    assert!(!h.capiscio().exists());
+}
+
+/// Every command of the grammar, depth first, with its full name.
+fn all_commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+    out.push((path.clone(), cmd.clone()));
+    for sub in cmd.get_subcommands() {
+        all_commands(sub, format!("{path} {}", sub.get_name()), out);
+    }
+}
+
+fn grammar() -> Vec<(String, clap::Command)> {
+    use clap::CommandFactory;
+    let mut root = capiscio_tui::cli::args::Cli::command();
+    root.build();
+    let mut out = Vec::new();
+    all_commands(&root, "capiscio-tui".into(), &mut out);
+    out
+}
+
+#[test]
+fn every_argument_of_every_command_has_help() {
+    let mut missing = Vec::new();
+    for (path, cmd) in grammar() {
+        if cmd.get_about().is_none() && path != "capiscio-tui" {
+            missing.push(format!("{path} (the command itself)"));
+        }
+        for arg in cmd.get_arguments() {
+            let empty = |h: Option<&clap::builder::StyledStr>| {
+                h.is_none_or(|h| h.to_string().trim().is_empty())
+            };
+            if empty(arg.get_help()) && empty(arg.get_long_help()) {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+}
+
+#[test]
+fn global_options_are_grouped_under_one_heading_and_accepted_on_either_side() {
+    let globals = [
+        "home",
+        "offline",
+        "server_url",
+        "registry_timeout",
+        "concurrency",
+        "clear_after",
+        "keyring",
+    ];
+    for (path, cmd) in grammar() {
+        for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
+            assert_eq!(
+                arg.get_help_heading(),
+                Some("Global options"),
+                "{path} --{}",
+                arg.get_id()
+            );
+        }
+        // clap's own `help` subcommand takes command names, not options.
+        // …nor does the hidden internal clipboard holder (its own --clear-after).
+        let under_help = path.split(' ').any(|w| w == "help") || cmd.is_hide_set();
+        for id in globals.iter().filter(|_| !under_help) {
+            assert!(
+                cmd.get_arguments()
+                    .any(|a| a.get_id() == id && a.is_global_set()),
+                "{path} lacks global --{id}"
+            );
+        }
+    }
+    let h = Home::new();
+    let help = stdout(&h.run(&["rotate", "--help"]));
+    let (own, global) = help.split_once("Global options:").expect(&help);
+    assert!(
+        own.contains("--dry-run") && !own.contains("--home"),
+        "{help}"
+    );
+    assert!(
+        global.contains("--home") && global.contains("--keyring"),
+        "{help}"
+    );
+    assert_eq!(help.matches("--server-url").count(), 1, "{help}");
+
+    seed_agent(&h, A, D1, X1, DID1);
+    let other = tempfile::tempdir().unwrap();
+    let home = other.path().to_str().unwrap();
+    for args in [
+        &["--home", home, "list", "--json"][..],
+        &["list", "--json", "--home", home][..],
+        &["--offline", "status", "--home", home, "--json"][..],
+    ] {
+        let out = h.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "[]", "{args:?} used --home");
+    }
+}
+
+#[test]
+fn badge_issue_self_signs_without_the_flag_and_still_accepts_it() {
+    let h = Home::new();
+    seed_agent(&h, A, D1, X1, DID1);
+    for args in [
+        &["badge", "issue", A][..],
+        &["badge", "issue", "--self-sign", A, "--ttl", "60"][..],
+    ] {
+        let out = h.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn list_and_status_share_one_order_problems_first_then_name() {
+    let h = Home::new();
+    for (id, name) in [
+        ("00000001-1111-4111-8111-111111111111", "zeta"),
+        ("00000002-1111-4111-8111-111111111111", "alpha"),
+        ("00000003-1111-4111-8111-111111111111", "mike"),
+        ("00000004-1111-4111-8111-111111111111", "bravo"),
+    ] {
+        let out = h.run(&["generate", "--kind", "agent", "--id", id, "--name", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = h.run(&["generate", "--kind", "mcp-server", "--id", "kilo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    chmod(&h.agent_dir("00000003-1111-4111-8111-111111111111"), 0o755); // warning: directory open to others
+    chmod(
+        &h.agent_dir("00000004-1111-4111-8111-111111111111")
+            .join("private.jwk"),
+        0o644,
+    ); // error: key readable
+    let expected = ["bravo", "mike", "alpha", "kilo", "zeta"];
+    let order = |out: &std::process::Output| -> Vec<&'static str> {
+        assert!(out.status.success(), "{}", stderr(out));
+        let text = stdout(out);
+        let mut seen: Vec<(usize, &'static str)> = expected
+            .iter()
+            .map(|n| {
+                let line = text.lines().position(|l| l.contains(n));
+                (line.unwrap_or_else(|| panic!("{n} missing: {text}")), *n)
+            })
+            .collect();
+        seen.sort();
+        seen.into_iter().map(|(_, n)| n).collect()
+    };
+    assert_eq!(order(&h.run(&["list"])), expected);
+    assert_eq!(order(&h.run(&["status", "--offline"])), expected);
+    // JSON lists in the same order.
+    let names: Vec<String> = h
+        .list_json(&[])
+        .iter()
+        .map(|i| {
+            i["name"]
+                .as_str()
+                .unwrap_or(i["id"].as_str().unwrap())
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, expected);
+}

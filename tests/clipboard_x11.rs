@@ -63,6 +63,10 @@ fn cmd(h: &Home) -> Command {
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_x),
+    ignore = "needs an X display and xclip: set CAPISCIO_TUI_TEST_X=1 and run under xvfb-run"
+)]
 fn export_copy_is_readable_then_cleared() {
     if !enabled() {
         return;
@@ -100,6 +104,10 @@ fn export_copy_is_readable_then_cleared() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_x),
+    ignore = "needs an X display and xclip: set CAPISCIO_TUI_TEST_X=1 and run under xvfb-run"
+)]
 fn not_cleared_when_the_user_copied_something_else() {
     if !enabled() {
         return;
@@ -130,6 +138,10 @@ fn not_cleared_when_the_user_copied_something_else() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_x),
+    ignore = "needs an X display and xclip: set CAPISCIO_TUI_TEST_X=1 and run under xvfb-run"
+)]
 fn tui_copy_and_hand_off_on_quit() {
     if !enabled() || !Tmux::available() {
         return;

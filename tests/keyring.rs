@@ -76,6 +76,10 @@ fn session_with(h: &Home, start: &str, script: &str) -> Output {
 const A: &str = "11111111-1111-4111-8111-111111111111";
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn generate_into_secret_service_and_list_from_a_fresh_process() {
     if !enabled() {
         return;
@@ -123,7 +127,17 @@ fn generate_into_secret_service_and_list_from_a_fresh_process() {
     assert_no_secrets(&text);
 }
 
+/// Stands in, in the test list, for the SDK half of the test below when it cannot run.
 #[test]
+#[cfg(not(all(capiscio_test_keyring, capiscio_test_interop)))]
+#[ignore = "needs a real keyring and the real Python SDKs: set CAPISCIO_TUI_TEST_KEYRING=1 and CAPISCIO_TUI_PYTHON"]
+fn sdk_half_of_import_and_export_back() {}
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn import_and_export_back_are_byte_identical_for_both_kinds() {
     if !enabled() {
         return;
@@ -189,6 +203,10 @@ fn import_and_export_back_are_byte_identical_for_both_kinds() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn delete_refuses_the_only_copy_and_removes_the_entry() {
     if !enabled() {
         return;
@@ -218,6 +236,10 @@ fn delete_refuses_the_only_copy_and_removes_the_entry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn locked_collection_is_a_clear_error_and_loses_nothing() {
     if !enabled() {
         return;
@@ -250,6 +272,10 @@ fn locked_collection_is_a_clear_error_and_loses_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn a_keyring_daemon_without_a_login_collection_is_named_as_such() {
     if !enabled() {
         return;
@@ -280,6 +306,10 @@ fn a_keyring_daemon_without_a_login_collection_is_named_as_such() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn no_secret_service_falls_back_or_says_why() {
     if !enabled() {
         return;
@@ -316,6 +346,10 @@ fn no_secret_service_falls_back_or_says_why() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn keyutils_store_survives_a_fresh_process_in_the_same_session() {
     if !enabled() {
         return;
@@ -346,6 +380,10 @@ fn keyutils_store_survives_a_fresh_process_in_the_same_session() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn interrupted_import_never_loses_the_key() {
     if !enabled() {
         return;
@@ -388,6 +426,10 @@ fn interrupted_import_never_loses_the_key() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_keyring),
+    ignore = "needs a real Secret Service and keyutils: set CAPISCIO_TUI_TEST_KEYRING=1 (see README, Development)"
+)]
 fn login_stores_the_api_key_and_env_still_wins() {
     if !enabled() {
         return;

@@ -294,6 +294,10 @@ fn fifo_dev_registry_state_file() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn ui_opens_with_fifos_in_place_of_files() {
     // The UI scans on start like `list`: with FIFOs in place of a key and of did.txt it
     // must still come up and show the identities. Needs tmux (CI sets CAPISCIO_TUI_TEST_TUI=1).

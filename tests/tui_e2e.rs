@@ -61,6 +61,10 @@ fn assert_restored(h: &Home) {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn a_session_from_open_to_quit() {
     if !enabled() {
         return;
@@ -133,6 +137,10 @@ fn a_session_from_open_to_quit() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn too_small_then_resized() {
     if !enabled() {
         return;
@@ -154,6 +162,10 @@ fn too_small_then_resized() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn a_panic_restores_the_terminal() {
     if !enabled() {
         return;
@@ -172,6 +184,10 @@ fn a_panic_restores_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn registry_status_streams_in_from_the_development_registry() {
     if !enabled() {
         return;
@@ -223,6 +239,10 @@ fn registry_status_streams_in_from_the_development_registry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn f_repairs_the_selected_identity() {
     if !enabled() {
         return;
@@ -267,6 +287,10 @@ fn f_repairs_the_selected_identity() {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
 fn export_copy_from_the_cli_sends_osc52_intact() {
     if !enabled() {
         return;

@@ -5,6 +5,12 @@ use crate::core::identity::Kind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// The heading every subcommand's `--help` lists the global options under, once.
+pub const GLOBAL: &str = "Global options";
+
+/// The help text of an identity argument, everywhere one is named.
+const ID_HELP: &str = "Id, did:key, did:web, fingerprint, or a unique prefix of any of them";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "capiscio-tui",
@@ -18,22 +24,22 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The CapiscIO home directory [default: $HOME/.capiscio]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
     pub home: Option<PathBuf>,
     /// Do not contact the registry
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub offline: bool,
     /// Registry base URL [default: $CAPISCIO_SERVER_URL, else https://registry.capisc.io]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     pub server_url: Option<String>,
     /// Give up on a registry request after this many seconds
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 15)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECS", default_value_t = 15)]
     pub registry_timeout: u64,
     /// Registry requests in flight at once
-    #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Clear copied secrets from the clipboard after this many seconds (0 = never)
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS", default_value_t = 30)]
     pub clear_after: u64,
     /// Interactive UI: ignore the mouse
     #[arg(long)]
@@ -42,7 +48,7 @@ pub struct Cli {
     #[arg(long, value_enum)]
     pub theme: Option<crate::tui::theme::ThemeName>,
     /// Which OS keyring to use [default: auto — Secret Service, else kernel keyutils]
-    #[arg(long, global = true, value_enum, value_name = "STORE")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, value_name = "STORE")]
     pub keyring: Option<crate::store::keyring::Choice>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,8 +64,9 @@ pub enum Command {
     },
     /// Show one identity in full
     Show {
-        /// Id, did:key, did:web, fingerprint, or a unique prefix of any of them
+        #[arg(help = ID_HELP)]
         id: String,
+        /// Print the identity as JSON
         #[arg(long)]
         json: bool,
     },
@@ -71,12 +78,15 @@ pub enum Command {
     Status {
         /// Only this identity (id, DID, fingerprint or unique prefix)
         id: Option<String>,
+        /// Print a JSON array instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Register an identity's key with the registry (agents: PATCH identity; servers: PUT)
     Register {
+        #[arg(help = ID_HELP)]
         id: String,
+        /// Print the outcome as JSON
         #[arg(long)]
         json: bool,
     },
@@ -114,6 +124,7 @@ pub enum Command {
     },
     /// Check every identity and say how to fix each problem (exit 1 on errors)
     Doctor {
+        /// Print the report as JSON
         #[arg(long)]
         json: bool,
         /// First repair what is safe to repair (key file 0600, directory 0700, a missing
@@ -124,6 +135,7 @@ pub enum Command {
     /// Internal: serve clipboard text from a short-lived process until the clear deadline
     #[command(name = "__clipboard-hold", hide = true)]
     ClipboardHold {
+        /// Seconds until the clipboard is cleared
         #[arg(long)]
         clear_after: Option<u64>,
     },
@@ -132,22 +144,33 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// Print a shell completion script (e.g. `source <(capiscio-tui completions bash)`)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (e.g. `capiscio-tui man | man -l -`)
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BadgeCommand {
     /// Request a fresh badge from the registry (agents: IAL-0, stored in badge.jwt)
     Request {
+        #[arg(help = ID_HELP)]
         id: String,
+        /// Print the badge and its claims as JSON
         #[arg(long)]
         json: bool,
     },
-    /// Issue a badge
+    /// Issue a level-0 development badge signed by the identity's own key
     Issue {
+        #[arg(help = ID_HELP)]
         id: String,
-        /// Level-0 development badge signed by the identity's own key (required: the
-        /// registry is the only issuer of other levels)
-        #[arg(long, required = true)]
+        /// Sign with the identity's own key: the only mode, so optional (the registry is
+        /// the only issuer of other levels)
+        #[arg(long)]
         self_sign: bool,
         /// Lifetime in seconds
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=86400))]
@@ -157,10 +180,13 @@ pub enum BadgeCommand {
 
 #[derive(Debug, Args)]
 pub struct RotateArgs {
+    #[arg(help = ID_HELP)]
     pub id: String,
     /// Show what would change and stop
     #[arg(long, conflicts_with_all = ["resume", "rollback"])]
     pub dry_run: bool,
+    /// How the old key goes: planned (kept in the agent card as retiring for the grace
+    /// period) or emergency (dropped at once, e.g. when it leaked)
     #[arg(long, value_enum, default_value = "planned")]
     pub mode: crate::core::rotation::Mode,
     /// Skip the typed confirmation (needed when not on a terminal)
@@ -187,6 +213,7 @@ pub struct RotateArgs {
     /// End a planned rotation's grace period: drop the retiring old key from agent-card.json
     #[arg(long, conflicts_with_all = ["dry_run", "resume", "rollback"])]
     pub end_grace: bool,
+    /// Print the plan or the outcome as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -195,13 +222,18 @@ pub struct RotateArgs {
 pub enum KeyringCommand {
     /// Which keyring would be used, and why (or why none)
     Status {
+        /// Print the keyring's state as JSON
         #[arg(long)]
         json: bool,
     },
     /// Move a disk identity's private key into the keyring (the public key and a marker stay)
-    Import { id: String },
+    Import {
+        #[arg(help = ID_HELP)]
+        id: String,
+    },
     /// Write a keyring identity back into the SDK layout (needed before an SDK here can use it)
     Export {
+        #[arg(help = ID_HELP)]
         id: String,
         /// Materialise the SDK files (required: to print the key, use `capiscio-tui export`)
         #[arg(long, required = true)]
@@ -209,7 +241,9 @@ pub enum KeyringCommand {
     },
     /// Delete an identity's keyring entry (asks for confirmation)
     Delete {
+        #[arg(help = ID_HELP)]
         id: String,
+        /// Skip the confirmation (needed when not on a terminal)
         #[arg(long)]
         yes: bool,
         /// Allow destroying the only copy of the private key
@@ -230,12 +264,15 @@ pub enum StoreArg {
 pub enum ArchiveCommand {
     /// List archived keys
     List {
+        #[arg(help = ID_HELP)]
         id: String,
+        /// Print a JSON array instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Delete archived keys (asks for confirmation)
     Purge {
+        #[arg(help = ID_HELP)]
         id: String,
         /// Only archives older than this many days
         #[arg(long, value_name = "DAYS", required_unless_present = "all")]
@@ -243,6 +280,7 @@ pub enum ArchiveCommand {
         /// Every archive of this identity
         #[arg(long, conflicts_with = "older_than")]
         all: bool,
+        /// Skip the confirmation (needed when not on a terminal)
         #[arg(long)]
         yes: bool,
     },
@@ -283,7 +321,7 @@ pub enum IdentityCommand {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Id, did:key, did:web, fingerprint, or a unique prefix of any of them
+    #[arg(help = ID_HELP)]
     pub id: String,
     #[command(flatten)]
     pub opts: ExportOpts,

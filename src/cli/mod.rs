@@ -7,7 +7,7 @@ mod rotate;
 
 use crate::app::context::RegistrySettings;
 use crate::app::{self, AppError, Context};
-use crate::core::identity::{Kind, Source};
+use crate::core::identity::{Kind, Source, listing_order};
 use crate::store::scan::Scan;
 use anyhow::{Context as _, Result, bail};
 use args::{BadgeCommand, Cli, Command, ExportOpts, IdentityCommand};
@@ -161,6 +161,9 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         // The development registry needs no CapiscIO home, so it runs even without HOME.
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
+        // Documentation of the grammar itself: no home, no registry.
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             let opts = crate::tui::Options {
                 clear_after: (cli.clear_after > 0).then_some(cli.clear_after),
@@ -174,11 +177,52 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The shell completion script for `shell`, generated from the argument grammar.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "capiscio-tui", &mut script);
+    print_raw(&String::from_utf8(script).context("completion script is not UTF-8")?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manual page (roff), generated from the argument grammar.
+fn man() -> Result<ExitCode> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut page)
+        .context("cannot render the manual page")?;
+    let page = String::from_utf8(page).context("manual page is not UTF-8")?;
+    print_raw(&title_first(&page))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Moves the `.TH` line ahead of roff's apostrophe-string preamble, so the page starts
+/// with its title as man pages conventionally do (the string is defined before any use).
+fn title_first(page: &str) -> String {
+    let Some(start) = page.find("\n.TH ").map(|i| i + 1) else {
+        return page.to_string();
+    };
+    let end = page[start..]
+        .find('\n')
+        .map_or(page.len(), |i| start + i + 1);
+    let mut out = String::with_capacity(page.len() + 1);
+    out.push_str(&page[start..end]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&page[..start]);
+    out.push_str(&page[end..]);
+    out
+}
+
 fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
     match command {
         None => {
             let scan = ctx.scan();
-            let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            ids.sort_by(listing_order);
             print(&render::list_table(&ids, &scan.notes, ctx.now))?;
             eprintln!(
                 "(Standard input or output is not a terminal, so this is `capiscio-tui list` instead of the interactive UI; run `capiscio-tui` in a terminal for the UI, or see --help for all commands.)"
@@ -187,7 +231,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         }
         Some(Command::List { json: as_json }) => {
             let scan = load(&ctx, ctx.online_by_default())?;
-            let ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| &f.identity).collect();
+            ids.sort_by(|a, b| listing_order(a, b));
             if as_json {
                 print_json(&ids)?;
             } else {
@@ -235,10 +280,11 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Generate(g)) => generate(&ctx, g),
         Some(Command::Status { id, json: as_json }) => {
             let scan = load(&ctx, !ctx.offline)?;
-            let shown: Vec<_> = match &id {
+            let mut shown: Vec<_> = match &id {
                 Some(q) => vec![app::resolve::resolve(&scan.found, q)?.identity.clone()],
                 None => scan.found.iter().map(|f| f.identity.clone()).collect(),
             };
+            shown.sort_by(listing_order);
             if as_json {
                 print_json(&shown)?;
             } else {
@@ -275,6 +321,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),
         Some(Command::DevRegistry(a)) => dev_registry(a),
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json, fix }) => {
             // Like `list` and `status`: the registry's problems count when it is configured.
@@ -534,7 +582,8 @@ fn demo(ctx: &Context, dir: Option<PathBuf>, serve: bool) -> Result<ExitCode> {
             let mut scan = dctx.scan();
             let client = dctx.registry.client()?;
             app::status::check_all(&client, &mut scan.found, &dctx.env, dctx.now).await;
-            let ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            let mut ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
+            ids.sort_by(listing_order);
             print(&format!("{}\n\n", app::demo::describe(&sandbox)))?;
             print(&render::status(&ids, &dctx.registry.describe(), dctx.now))?;
             if serve {

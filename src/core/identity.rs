@@ -348,3 +348,50 @@ impl Identity {
 pub fn attention<'a>(ids: impl IntoIterator<Item = &'a Identity>) -> usize {
     ids.into_iter().filter(|i| i.needs_attention()).count()
 }
+
+/// The one order of every listing (`list`, `status`, piped `demo`, the UI's default):
+/// problems first — errors, then warnings, then none — then by name (case-insensitive,
+/// the id when there is no name), then by id; kind and source last, so the order is total.
+pub fn listing_order(a: &Identity, b: &Identity) -> std::cmp::Ordering {
+    std::cmp::Reverse(a.worst())
+        .cmp(&std::cmp::Reverse(b.worst()))
+        .then_with(|| a.label().to_lowercase().cmp(&b.label().to_lowercase()))
+        .then_with(|| a.label().cmp(b.label()))
+        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| (a.kind, a.source).cmp(&(b.kind, b.source)))
+}
+
+#[cfg(test)]
+mod listing_order_tests {
+    use super::*;
+
+    fn ident(id: &str, name: Option<&str>, worst: Option<Severity>) -> Identity {
+        let mut i = Identity::new(id, Kind::Agent, Source::Disk, "/x");
+        i.name = name.map(String::from);
+        if let Some(s) = worst {
+            i.problems.push(Problem {
+                code: Code::Unreadable,
+                severity: s,
+                message: String::new(),
+                fix: String::new(),
+            });
+        }
+        i
+    }
+
+    #[test]
+    fn errors_then_warnings_then_name_then_id() {
+        let mut ids = [
+            ident("z", Some("beta"), None),
+            ident("y", Some("Alpha"), None),
+            ident("b", None, Some(Severity::Warning)),
+            ident("c", Some("zulu"), Some(Severity::Error)),
+            ident("a", None, Some(Severity::Warning)),
+            ident("x", Some("alpha"), None),
+            ident("d", Some("able"), Some(Severity::Error)),
+        ];
+        ids.sort_by(listing_order);
+        let order: Vec<_> = ids.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(order, ["d", "c", "a", "b", "y", "x", "z"]);
+    }
+}

@@ -251,18 +251,18 @@ impl Model {
         .any(|s| s.to_lowercase().contains(&f))
     }
 
-    /// Identities in display order: by group, attention first, then by name.
+    /// Identities in display order: by group, then within each group in the one listing
+    /// order every command uses (problems first, then by name).
     pub fn visible(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.identities.len())
             .filter(|&n| self.matches(&self.identities[n]))
             .collect();
-        idx.sort_by_key(|&n| {
-            let i = &self.identities[n];
-            (
-                group(i).0,
-                std::cmp::Reverse(i.worst()),
-                i.label().to_lowercase(),
-            )
+        idx.sort_by(|&a, &b| {
+            let (a, b) = (&self.identities[a], &self.identities[b]);
+            group(a)
+                .0
+                .cmp(&group(b).0)
+                .then_with(|| crate::core::identity::listing_order(a, b))
         });
         idx
     }

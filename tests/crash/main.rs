@@ -684,6 +684,12 @@ fn run_all(list: Vec<Scenario>, sample: Sample) {
     }
 }
 
+/// Stands in, in the test list, for the keyring scenarios `crash_sampled` leaves out.
+#[test]
+#[cfg(not(capiscio_test_keyring))]
+#[ignore = "crash scenarios of the keyring commands: set CAPISCIO_TUI_TEST_KEYRING=1"]
+fn crash_sampled_keyring_scenarios() {}
+
 #[test]
 fn crash_sampled() {
     if !strace_or_skip() {
