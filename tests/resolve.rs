@@ -205,4 +205,17 @@ fn mcp_server_answers_to_its_folder_name_after_register() {
     // Registry calls still use the registry's id: a badge for it is issued.
     let out = h.run_env(&["badge", "request", "weather-mcp"], &env);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Rotating it by its folder id re-registers the new key under the registry's id.
+    let out = h.run_env(&["rotate", "weather-mcp", "--yes", "--json"], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, rec) = reg.call(
+        "GET",
+        &format!("/v1/sdk/servers/{resolved}"),
+        None,
+        Some(KEY),
+    );
+    assert_eq!(code, 200, "{rec}");
+    let v: Value =
+        serde_json::from_slice(&h.run(&["show", "weather-mcp", "--json"]).stdout).unwrap();
+    assert_eq!(rec["data"]["did"], v["key_did"], "{rec:#}");
 }
