@@ -169,7 +169,7 @@ fn every_identity_is_listed_with_its_problems() {
     ];
     let servers = [
         "srv-good",
-        "12121212-1212-4212-8212-121212121212",
+        "_auto",
         "srv-escaped",
         "srv-garbage",
         "srv-empty",
@@ -270,8 +270,8 @@ fn every_identity_is_listed_with_its_problems() {
     assert_eq!(srv["did"], "did:web:registry.capisc.io:agents:srv-good");
     assert_eq!(srv["key_did"], DID1);
     assert_eq!(srv["fingerprint"], FP1);
-    let auto = find(&list, "12121212-1212-4212-8212-121212121212");
-    assert_eq!(auto["name"], "_auto");
+    let auto = find(&list, "_auto");
+    assert_eq!(auto["registry_id"], "12121212-1212-4212-8212-121212121212");
     assert_eq!(auto["key_did"], DID2);
     assert_eq!(find(&list, "srv-escaped")["effective"], false);
 }

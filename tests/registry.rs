@@ -531,9 +531,10 @@ fn register_explains_every_answer() {
         std::fs::read_to_string(w.home.server_dir("files-mcp").join(".resolved_server_id"))
             .unwrap();
     let list = w.status(&[]);
-    let s = find(&list, &resolved);
+    // The folder name stays the id; the registry's id is shown as such.
+    let s = find(&list, "files-mcp");
     assert_eq!(s["registry"]["status"], "active");
-    assert_eq!(s["name"], "files-mcp");
+    assert_eq!(s["registry_id"], resolved.trim());
     // without an API key, a clear refusal
     let out = w
         .home

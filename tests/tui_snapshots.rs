@@ -27,6 +27,7 @@ fn identity(n: u8, id: &str, name: Option<&str>, kind: Kind, source: Source) -> 
         source,
         location: format!("/home/dev/.capiscio/keys/{id}"),
         name: name.map(str::to_string),
+        registry_id: None,
         did: Some(k.public().did_key()),
         key_did: Some(k.public().did_key()),
         fingerprint: Some(k.public().fingerprint()),

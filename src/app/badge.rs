@@ -70,7 +70,7 @@ fn check_decodes(found: &Found, token: &str) -> Result<Badge, AppError> {
     .into_iter()
     .flatten()
     .collect();
-    if !b.is_for(&dids, &found.identity.id, found.public.as_ref()) {
+    if !b.is_for(&dids, found.identity.registry_key(), found.public.as_ref()) {
         return Err(AppError::Refused(format!(
             "the registry issued a badge for {} that does not match this identity's key; not stored (run `capiscio-tui status {}`)",
             b.sub, found.identity.id
@@ -80,7 +80,7 @@ fn check_decodes(found: &Found, token: &str) -> Result<Badge, AppError> {
 }
 
 pub async fn request(client: &RegistryClient, found: &Found) -> Result<BadgeOutcome, AppError> {
-    let id = &found.identity.id;
+    let id = found.identity.registry_key();
     let issued = match found.identity.kind {
         Kind::Agent => client.request_agent_badge(id).await,
         Kind::McpServer => client.request_server_badge(id, None).await,

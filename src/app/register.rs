@@ -28,6 +28,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub id: String,
+    /// The id the registry knows the identity by, when it differs from `id`.
+    pub registry_id: Option<String>,
     pub did: String,
     pub outcome: Outcome,
     /// What it means, in one or two sentences.
@@ -41,12 +43,14 @@ pub async fn register(client: &RegistryClient, found: &Found) -> Result<Report, 
             found.identity.id
         ))
     })?;
-    let id = found.identity.id.clone();
+    // The registry knows an MCP server by the id it assigned, when it assigned one.
+    let id = found.identity.registry_key().to_string();
     let did = public.did_key();
     let reg =
         |e: crate::registry::client::RegistryError| AppError::Refused(format!("registry: {e}"));
     let report = |outcome, message: String| Report {
-        id: id.clone(),
+        id: found.identity.id.clone(),
+        registry_id: Some(id.clone()).filter(|r| *r != found.identity.id),
         did: did.clone(),
         outcome,
         message,
@@ -125,12 +129,16 @@ pub async fn register(client: &RegistryClient, found: &Found) -> Result<Report, 
                             Overwrite::Allow,
                         )?;
                     }
-                    Ok(report(
+                    let mut r = report(
                         Outcome::CreatedServer { id: new_id.clone() },
                         format!(
-                            "the registry had no server {id}; it created {new_id} (saved to .resolved_server_id, as the MCP SDK does)"
+                            "the registry had no server {id}; it created {new_id} (saved to .resolved_server_id, as the MCP SDK does); \
+                             here it is still `{}`",
+                            found.identity.id
                         ),
-                    ))
+                    );
+                    r.registry_id = Some(new_id).filter(|n| *n != found.identity.id);
+                    Ok(r)
                 }
             }
         }

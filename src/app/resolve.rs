@@ -1,17 +1,22 @@
-//! Turns what a user typed (id, did:key, did:web, fingerprint or a unique prefix of
-//! any of them) into exactly one identity, or an error that lists the candidates.
+//! Turns what a user typed into exactly one identity, or an error that lists the
+//! candidates. Accepted: an id, a name (agent card, registry record), the registry's id
+//! for an MCP server, a did:key, did:web or fingerprint — exactly, else a unique prefix
+//! of any of them. An exact match beats any prefix; an exact id beats the same string
+//! as another identity's name or DID.
 
+use crate::core::identity::Identity;
 use crate::store::disk::Found;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ResolveError {
-    #[error("no identity matches `{query}`{}", candidates_hint(.candidates))]
+    #[error("no identity matches {query}{}", candidates_hint(.candidates))]
     Unknown {
+        /// The argument as typed, or its shape when it might be key material.
         query: String,
         candidates: Vec<String>,
     },
-    #[error("`{query}` matches {} identities: {}; give more characters", .candidates.len(), .candidates.join(", "))]
+    #[error("{query} matches {} identities: {}; give the full id or more characters", .candidates.len(), .candidates.join(", "))]
     Ambiguous {
         query: String,
         candidates: Vec<String>,
@@ -26,47 +31,74 @@ fn candidates_hint(c: &[String]) -> String {
     }
 }
 
+/// How many identities an "unknown" error lists.
+const LISTED: usize = 10;
+
+/// The argument quoted when it looks like something a user names identities by; else
+/// only its shape, since a pasted key must not end up in an error message.
+fn shown(q: &str) -> String {
+    let plain = q
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '%' | ' '));
+    let did = q.starts_with("did:") && q.len() <= 256;
+    // Base64 or hex of a key: long, with no separators a name or UUID would have.
+    let opaque = q.len() >= 24 && !q.contains(['-', '.', ':', ' ']);
+    if plain && (did || (q.len() <= 64 && !opaque)) {
+        format!("`{q}`")
+    } else {
+        format!(
+            "the given argument ({} characters, not shown: it does not look like an id)",
+            q.chars().count()
+        )
+    }
+}
+
+/// `name (id)`, or the id alone when the identity has no name.
+pub fn described(i: &Identity) -> String {
+    match i.names().next() {
+        Some(n) if n != i.id => format!("{n} ({})", i.id),
+        _ => i.id.clone(),
+    }
+}
+
 pub fn resolve<'a>(found: &'a [Found], query: &str) -> Result<&'a Found, ResolveError> {
     let q = query.trim();
-    let exact: Vec<&Found> = found
-        .iter()
-        .filter(|f| !q.is_empty() && f.identity.handles().any(|h| h.eq_ignore_ascii_case(q)))
-        .collect();
-    // An id typed in full beats the same string appearing as another identity's DID.
-    let by_id: Vec<&Found> = exact
-        .iter()
-        .copied()
-        .filter(|f| f.identity.id.eq_ignore_ascii_case(q))
-        .collect();
-    let exact = if by_id.len() == 1 { by_id } else { exact };
-    let matches = if exact.is_empty() {
-        found
-            .iter()
-            .filter(|f| {
-                !q.is_empty()
-                    && f.identity
-                        .handles()
-                        .any(|h| h.get(..q.len()).is_some_and(|p| p.eq_ignore_ascii_case(q)))
-            })
-            .collect()
+    let pick = |pred: &dyn Fn(&Identity) -> bool| -> Vec<&'a Found> {
+        if q.is_empty() {
+            return Vec::new();
+        }
+        found.iter().filter(|f| pred(&f.identity)).collect()
+    };
+    let by_id = pick(&|i| i.id.eq_ignore_ascii_case(q));
+    let matches = if by_id.len() == 1 {
+        by_id
     } else {
-        exact
+        let exact = pick(&|i| i.handles().any(|h| h.eq_ignore_ascii_case(q)));
+        if exact.is_empty() {
+            pick(&|i| {
+                i.handles()
+                    .any(|h| h.get(..q.len()).is_some_and(|p| p.eq_ignore_ascii_case(q)))
+            })
+        } else {
+            exact
+        }
     };
     match matches.as_slice() {
         [one] => Ok(one),
         [] => Err(ResolveError::Unknown {
-            query: q.to_string(),
+            query: shown(q),
             candidates: found
                 .iter()
-                .take(10)
-                .map(|f| f.identity.id.clone())
+                .take(LISTED)
+                .map(|f| described(&f.identity))
+                .chain((found.len() > LISTED).then(|| format!("… {} more", found.len() - LISTED)))
                 .collect(),
         }),
         many => Err(ResolveError::Ambiguous {
-            query: q.to_string(),
+            query: shown(q),
             candidates: many
                 .iter()
-                .map(|f| format!("{} ({})", f.identity.id, f.identity.location))
+                .map(|f| format!("{} at {}", described(&f.identity), f.identity.location))
                 .collect(),
         }),
     }

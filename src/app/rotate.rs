@@ -502,6 +502,7 @@ pub async fn execute(
             .filter(|j| !j.is_empty()),
         opts.capture_format.as_str(),
     );
+    j.registry_id.clone_from(&found.identity.registry_id);
     j.set(StepId::ReviewImpact, StepState::Done, ctx.now);
     let new = crate::app::generate::fresh_key()?;
     let (files, meta) = rotation_files(&paths, &mut j, old.public(), &new, ctx.now);
@@ -722,8 +723,12 @@ async fn register_new_key(
                 .await
         }
         Kind::McpServer => {
-            c.put_server(&j.identity_id, &did, &pem::encode_public(new.public()))
-                .await
+            c.put_server(
+                j.registry_id.as_deref().unwrap_or(&j.identity_id),
+                &did,
+                &pem::encode_public(new.public()),
+            )
+            .await
         }
     };
     match outcome {
@@ -1016,6 +1021,7 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
         "env",
     );
     j.op = Op::Rollback;
+    j.registry_id.clone_from(&found.identity.registry_id);
     j.grace_until = None;
     j.archive = archive_name.clone();
     j.new_fingerprint = Some(restored.public().fingerprint());

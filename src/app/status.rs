@@ -22,7 +22,7 @@ fn registry_id(f: &Found, env: &EnvSnapshot) -> Option<String> {
     match (f.identity.source, f.identity.kind) {
         (Source::Env, Kind::Agent) => env.get(AGENT_ID_VAR).map(str::to_string),
         (Source::Env, Kind::McpServer) => env.get(SERVER_ID_VAR).map(str::to_string),
-        _ => Some(f.identity.id.clone()),
+        _ => Some(f.identity.registry_key().to_string()),
     }
 }
 
@@ -36,7 +36,7 @@ fn is_for(b: &Badge, f: &Found) -> bool {
         .into_iter()
         .flatten()
         .collect();
-    b.is_for(&dids, &f.identity.id, f.public.as_ref())
+    b.is_for(&dids, f.identity.registry_key(), f.public.as_ref())
 }
 
 enum Revocations {

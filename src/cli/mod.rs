@@ -365,7 +365,7 @@ fn only_agent(ctx: &Context) -> Result<String> {
             "{} agent identities found; name one: {}",
             many.len(),
             many.iter()
-                .map(|f| f.identity.id.as_str())
+                .map(|f| app::resolve::described(&f.identity))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -168,8 +168,8 @@ pub fn list_table(ids_: &[Identity], notes: &[Problem], now: i64) -> String {
             health_glyph(i).to_string(),
             i.kind.as_str().to_string(),
             i.id.clone(),
-            match (&i.name, &i.shadows) {
-                (Some(n), _) => n.clone(),
+            match (i.names().next(), &i.shadows) {
+                (Some(n), _) => n.to_string(),
                 (None, Some(t)) => format!("→ {}", short_id(t)),
                 (None, None) => "–".into(),
             },
@@ -257,6 +257,9 @@ pub fn show(i: &Identity, now: i64) -> String {
     };
     row(&mut out, "Kind", i.kind.label());
     row(&mut out, "Id", &i.id);
+    if let Some(r) = &i.registry_id {
+        row(&mut out, "Registry id", r);
+    }
     if let Some(n) = &i.name {
         row(&mut out, "Name", n);
     }

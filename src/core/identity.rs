@@ -255,6 +255,10 @@ pub struct Identity {
     /// Directory, or `env:<VAR>` for injected keys.
     pub location: String,
     pub name: Option<String>,
+    /// The id the registry knows this identity by, when it differs from `id`: an MCP
+    /// server the registry created under a new id (`.resolved_server_id`) keeps its
+    /// folder name as `id`.
+    pub registry_id: Option<String>,
     /// The identity DID the SDK presents (did:web when known, else the key DID).
     pub did: Option<String>,
     /// did:key derived from the key itself.
@@ -301,6 +305,7 @@ impl Identity {
             source,
             location: location.into(),
             name: None,
+            registry_id: None,
             did: None,
             key_did: None,
             fingerprint: None,
@@ -330,12 +335,31 @@ impl Identity {
         self.problems.iter().any(|p| p.code == code)
     }
 
-    /// Every string a user may name this identity by.
+    /// Every string a user may name this identity by: id, registry id, DIDs,
+    /// fingerprint and every name it has (agent card, registry record).
     pub fn handles(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.id.as_str())
+            .chain(self.registry_id.as_deref())
             .chain(self.did.as_deref())
             .chain(self.key_did.as_deref())
             .chain(self.fingerprint.as_deref())
+            .chain(self.names())
+    }
+
+    /// The names this identity has: the agent card's, then the registry record's.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let card = self.name.as_deref();
+        let registry = self
+            .registry
+            .as_ref()
+            .and_then(|r| r.name.as_deref())
+            .filter(move |r| Some(*r) != card);
+        card.into_iter().chain(registry).filter(|n| !n.is_empty())
+    }
+
+    /// The id to use with the registry: the registry's own id when it assigned one.
+    pub fn registry_key(&self) -> &str {
+        self.registry_id.as_deref().unwrap_or(&self.id)
     }
 
     /// Short label for messages: name when there is one, else the id.

@@ -430,6 +430,10 @@ pub struct Journal {
     /// before the exchange: a staging directory missing any of them is never swapped in.
     #[serde(default)]
     pub manifest: Vec<String>,
+    /// The id the registry knows the identity by, when it differs from `identity_id`
+    /// (an MCP server the registry created under a new id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
 }
 
 impl Journal {
@@ -473,6 +477,7 @@ impl Journal {
             notes: Vec::new(),
             op: Op::Rotate,
             manifest: Vec::new(),
+            registry_id: None,
         }
     }
 
@@ -633,6 +638,7 @@ mod tests {
             source: Source::Disk,
             location: "/x".into(),
             name: None,
+            registry_id: None,
             did: Some(did.into()),
             key_did: None,
             fingerprint: None,

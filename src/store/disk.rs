@@ -816,7 +816,10 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) ->
             && !t.contains(['/', '\\'])
             && !t.chars().any(char::is_whitespace)
     });
-    let id = resolved.clone().unwrap_or_else(|| dir_name.to_string());
+    // The folder name stays the id users type (`generate` printed it); the id the
+    // registry assigned is kept beside it.
+    let id = dir_name.to_string();
+    let registry_id = resolved.filter(|r| r != dir_name);
     let mut loadable = false;
     let key = match private_text {
         Ok(text) => {
@@ -946,7 +949,7 @@ pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) ->
     check_leftover_temps(&fs, dir, &mut problems);
     Found {
         identity: Identity {
-            name: (id != dir_name).then(|| dir_name.to_string()),
+            registry_id,
             did,
             key_did,
             fingerprint: public.map(|p| p.fingerprint()),

@@ -682,7 +682,7 @@ pub fn merge_keyring(
         }
         if let Some(f) = scan.found.iter_mut().find(|f| {
             f.identity.kind == kind
-                && f.identity.id == id
+                && answers_to(&f.identity, &id)
                 && f.identity.source == Source::Disk
                 && matches!(f.secret, crate::store::disk::SecretRef::Keyring(_))
         }) {
@@ -695,7 +695,9 @@ pub fn merge_keyring(
         }
         // Exported back to disk earlier: the disk identity is the one to show.
         if scan.found.iter().any(|f| {
-            f.identity.kind == kind && f.identity.id == id && f.identity.source == Source::Disk
+            f.identity.kind == kind
+                && answers_to(&f.identity, &id)
+                && f.identity.source == Source::Disk
         }) {
             continue;
         }
@@ -726,6 +728,7 @@ pub fn merge_keyring(
                 shadows: None,
                 shadowed_by: None,
                 registry: None,
+                registry_id: None,
             },
             public,
             secret: crate::store::disk::SecretRef::Keyring(user),
@@ -739,7 +742,10 @@ pub fn merge_keyring(
         matches!(f.secret, crate::store::disk::SecretRef::Keyring(_))
             && f.identity.source == Source::Disk
     }) {
-        if !seen.contains(&(f.identity.kind, f.identity.id.clone())) {
+        if !seen
+            .iter()
+            .any(|(k, i)| *k == f.identity.kind && answers_to(&f.identity, i))
+        {
             f.identity.source = Source::Keyring;
             f.identity.problems.push(Problem::warning(
                 Code::KeyringIndexStale,
@@ -755,4 +761,10 @@ pub fn merge_keyring(
             &b.identity.id,
         ))
     });
+}
+
+/// A keyring entry names an identity by the id it had when imported: an MCP server
+/// imported while its registry id was shown as its id is still the same server.
+fn answers_to(i: &crate::core::identity::Identity, id: &str) -> bool {
+    i.id == id || i.registry_id.as_deref() == Some(id)
 }

@@ -242,6 +242,7 @@ impl Model {
         [
             Some(i.id.as_str()),
             i.name.as_deref(),
+            i.registry_id.as_deref(),
             i.did.as_deref(),
             i.key_did.as_deref(),
             i.fingerprint.as_deref(),

@@ -303,6 +303,9 @@ fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
             plain,
         ),
     ];
+    if let Some(r) = &i.registry_id {
+        lines.insert(2, kv("Registry id", r.clone(), plain));
+    }
     match &i.badge {
         None => lines.push(kv("Badge", "none".into(), t.dim())),
         Some(b) => {
