@@ -407,3 +407,23 @@ fn the_check_sees_a_quoted_key() {
             .any(|w| public_jwk(X1, DID1).contains(w.as_str()))
     );
 }
+
+/// clap quotes a rejected argument in its usage error; a key pasted as an argument (a
+/// PEM starts with `-`, so it is taken for an option) must not come back out.
+#[test]
+fn a_key_pasted_as_an_argument_is_not_echoed_by_the_usage_error() {
+    let h = Home::new();
+    for arg in [
+        PEM1.to_string(),
+        PEM1.replace('\n', " "),
+        format!("--{D1}xx"),
+    ] {
+        let out = h.run(&["show", &arg]);
+        assert_eq!(out.status.code(), Some(2));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        for s in SECRETS {
+            assert!(!text.contains(s), "echoed: {text}");
+        }
+        assert!(text.contains("not shown"), "{text}");
+    }
+}

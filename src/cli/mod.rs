@@ -641,3 +641,46 @@ pub fn describe(err: &anyhow::Error) -> String {
     };
     crate::core::text::printable(&text).into_owned()
 }
+
+/// Replaces, in a message that quotes command-line arguments, every argument that could be
+/// key material (long, or spanning lines or spaces) by a description of its shape.
+pub fn redact_args(message: &str, argv: &[String]) -> String {
+    let mut out = message.to_string();
+    let mut risky: Vec<&String> = argv
+        .iter()
+        .filter(|a| a.chars().count() > 40 || a.contains(char::is_whitespace))
+        .collect();
+    // Longest first, so that an argument containing another is replaced whole.
+    risky.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    for a in risky {
+        let shape = format!(
+            "<an argument of {} characters, {} line(s), not shown>",
+            a.chars().count(),
+            a.lines().count().max(1)
+        );
+        out = out.replace(a.as_str(), &shape);
+        // clap may quote just the first line or the part before `=`.
+        if let Some(first) = a.lines().next().filter(|l| l.len() > 16) {
+            out = out.replace(first, &shape);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn key_shaped_arguments_are_described_not_quoted() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+        let msg = format!("error: unexpected argument '{pem}' found");
+        let out = redact_args(&msg, &["show".into(), pem.into()]);
+        assert!(!out.contains("MC4CAQAw"), "{out}");
+        assert!(out.contains("not shown"), "{out}");
+        assert_eq!(
+            redact_args("error: x 'ab'", &["ab".into()]),
+            "error: x 'ab'"
+        );
+    }
+}
