@@ -462,7 +462,10 @@ pub fn inspect_agent_in(
             None
         }
     };
-    if let Some(p) = &private {
+    // The did:key of `d`'s public key, encoded once: it is the key DID below and what
+    // both kids are compared with.
+    let private_did = private.as_ref().map(|p| p.key.public().did_key());
+    if let (Some(p), Some(private_did)) = (&private, &private_did) {
         if p.x_written.is_none() {
             problems.push(Problem::error(
                 Code::MalformedKey,
@@ -476,7 +479,7 @@ pub fn inspect_agent_in(
                 "restore the key from a good copy; capiscio-core does not check this and signs garbage",
             ));
         }
-        match p.kid_status() {
+        match p.kid_status_known(private_did) {
             KidStatus::Matches => {}
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
@@ -496,7 +499,8 @@ pub fn inspect_agent_in(
         })
     });
     let public_jwk = match public_read {
-        Ok(text) => match jwk::parse_public(&text) {
+        Ok(text) => match jwk::parse_public_beside(&text, private.as_ref().map(|p| p.key.public()))
+        {
             Ok(p) => Some(p),
             Err(e) => {
                 problems.push(Problem::error(
@@ -532,6 +536,7 @@ pub fn inspect_agent_in(
         .as_ref()
         .map(|p| *p.key.public())
         .or(public_jwk.as_ref().map(|p| p.x));
+    let key_did = private_did.or_else(|| public.map(|p| p.did_key()));
     if let Some(pj) = &public_jwk {
         if let Some(p) = &private
             && pj.x != *p.key.public()
@@ -542,7 +547,12 @@ pub fn inspect_agent_in(
                 "rewrite public.jwk from private.jwk",
             ));
         }
-        match pj.kid_status() {
+        // `key_did` is `x`'s did:key only when `x` is the key in use.
+        let pj_status = match &key_did {
+            Some(d) if public == Some(pj.x) => pj.kid_status_known(d),
+            _ => pj.kid_status(),
+        };
+        match &pj_status {
             KidStatus::Matches => {}
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
@@ -551,7 +561,7 @@ pub fn inspect_agent_in(
             )),
             KidStatus::Missing | KidStatus::NotDid(_) => problems.push(Problem::error(
                 Code::KidMismatch,
-                format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj.kid_status())),
+                format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj_status)),
                 "set kid in public.jwk to the key DID shown by `capiscio-tui show`",
             )),
             KidStatus::WrongKey(k) => problems.push(Problem::error(
@@ -561,7 +571,6 @@ pub fn inspect_agent_in(
             )),
         }
     }
-    let key_did = public.map(|p| p.did_key());
     let did_txt = match fs.read(DID_TXT) {
         Some(Ok(t)) => Some(t.trim().to_string()),
         Some(Err(e)) => {

@@ -149,9 +149,8 @@ fn par_map<T: Sync, R: Send>(
                 .flat_map(|(c, h)| {
                     // Each item is caught above; should the worker itself still die, its
                     // whole chunk counts as not inspected.
-                    h.join().unwrap_or_else(|_| {
-                        c.iter().map(|i| Err(dir_of(i))).collect()
-                    })
+                    h.join()
+                        .unwrap_or_else(|_| c.iter().map(|i| Err(dir_of(i))).collect())
                 })
                 .collect()
         })
