@@ -180,6 +180,15 @@ fn keyring_only_problem(id: &str) -> Problem {
 /// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
 fn check_rotation(dir: &Path, id: &str, parent: Option<&Parent>, problems: &mut Vec<Problem>) {
     let siblings = parent.map(|p| &p.siblings);
+    // The common case, decided before any path is built: the parent's listing shows
+    // neither this directory's journal nor its staging directory.
+    if let (Some(s), Some(name)) = (siblings, dir.file_name().and_then(|n| n.to_str()))
+        && (s.is_empty()
+            || !(s.contains(&format!(".{name}.rotation.json"))
+                || s.contains(&format!(".{name}.rotating"))))
+    {
+        return;
+    }
     let paths = crate::store::rotate::Paths::for_dir(dir);
     let listed = |p: &Path| {
         siblings.is_none_or(|s| {
