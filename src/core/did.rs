@@ -30,7 +30,61 @@ pub fn did_key_from_public(key: &PublicKey) -> String {
     let mut bytes = [0u8; 34];
     bytes[..2].copy_from_slice(&ED25519_MULTICODEC);
     bytes[2..].copy_from_slice(key.as_bytes());
-    format!("did:key:z{}", bs58::encode(bytes).into_string())
+    let mut did = String::with_capacity(9 + MAX_B58_34);
+    did.push_str("did:key:z");
+    base58_34(&bytes, &mut did);
+    did
+}
+
+const B58_ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Base58 digits of a 34-byte value at most: ceil(34 * 8 / log2(58)).
+const MAX_B58_34: usize = 47;
+
+/// Base58btc (Bitcoin alphabet) of a 34-byte value, appended to `out`; the same text as
+/// `bs58::encode(bytes)`, computed five digits per pass (58^5 fits in a u32 limb) instead
+/// of one byte at a time: every identity's did:key is encoded on each scan.
+fn base58_34(bytes: &[u8; 34], out: &mut String) {
+    const CHUNK: u64 = 58u64.pow(5);
+    // Big-endian u32 limbs of the value (two zero bytes in front change nothing).
+    let mut limbs = [0u32; 9];
+    let mut padded = [0u8; 36];
+    padded[2..].copy_from_slice(bytes);
+    for (limb, quad) in limbs.iter_mut().zip(padded.chunks_exact(4)) {
+        *limb = u32::from_be_bytes([quad[0], quad[1], quad[2], quad[3]]);
+    }
+    // Digits, least significant first.
+    let mut digits = [0u8; MAX_B58_34 + 5];
+    let mut n = 0;
+    let mut first = 0; // limbs[..first] are zero
+    while first < limbs.len() {
+        let mut rem = 0u64;
+        for limb in &mut limbs[first..] {
+            let cur = (rem << 32) | u64::from(*limb);
+            *limb = (cur / CHUNK) as u32;
+            rem = cur % CHUNK;
+        }
+        for _ in 0..5 {
+            digits[n] = (rem % 58) as u8;
+            rem /= 58;
+            n += 1;
+        }
+        while first < limbs.len() && limbs[first] == 0 {
+            first += 1;
+        }
+    }
+    // The last pass may leave high zero digits; leading zero bytes are '1' each.
+    while n > 0 && digits[n - 1] == 0 {
+        n -= 1;
+    }
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    out.extend(std::iter::repeat_n('1', zeros));
+    out.extend(
+        digits[..n]
+            .iter()
+            .rev()
+            .map(|d| B58_ALPHABET[*d as usize] as char),
+    );
 }
 
 /// Parses a did:key (optionally with a `#fragment`, as in PoP `kid`s) into its public key.
@@ -163,6 +217,40 @@ pub fn method(did: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base58_matches_bs58() {
+        let check = |bytes: [u8; 34]| {
+            let mut ours = String::new();
+            super::base58_34(&bytes, &mut ours);
+            assert_eq!(ours, bs58::encode(bytes).into_string(), "{bytes:?}");
+        };
+        check([0; 34]);
+        check([0xff; 34]);
+        let mut one = [0u8; 34];
+        one[33] = 1;
+        check(one);
+        let mut lead = [0xed; 34];
+        lead[..3].fill(0);
+        check(lead);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let mut b = [0u8; 34];
+            for v in &mut b {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = x as u8;
+            }
+            // Some with leading zeros, some with the did:key multicodec prefix.
+            match x % 4 {
+                0 => b[..(x as usize >> 8) % 34].fill(0),
+                1 => b[..2].copy_from_slice(&super::ED25519_MULTICODEC),
+                _ => {}
+            }
+            check(b);
+        }
+    }
+
     use super::*;
     use crate::core::key::hex;
 

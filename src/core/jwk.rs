@@ -212,6 +212,16 @@ impl KidStatus {
             },
         }
     }
+
+    /// [`KidStatus::of`] when `public`'s did:key (`key_did`) is already at hand: a kid
+    /// spelled exactly like it is that key's DID without decoding its base58 again; any
+    /// other kid is judged by [`KidStatus::of`].
+    pub fn of_known(kid: Option<&str>, public: &PublicKey, key_did: &str) -> Self {
+        match kid {
+            Some(k) if k == key_did => Self::Matches,
+            _ => Self::of(kid, public),
+        }
+    }
 }
 
 /// A private JWK as found. `x_written` is what the file says, which may disagree with `d`.
@@ -231,6 +241,11 @@ impl PrivateJwk {
     pub fn kid_status(&self) -> KidStatus {
         KidStatus::of(self.kid.as_deref(), self.key.public())
     }
+
+    /// [`Self::kid_status`] given the did:key of `d`'s public key.
+    pub fn kid_status_known(&self, key_did: &str) -> KidStatus {
+        KidStatus::of_known(self.kid.as_deref(), self.key.public(), key_did)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,6 +257,11 @@ pub struct PublicJwk {
 impl PublicJwk {
     pub fn kid_status(&self) -> KidStatus {
         KidStatus::of(self.kid.as_deref(), &self.x)
+    }
+
+    /// [`Self::kid_status`] given the did:key of `x`.
+    pub fn kid_status_known(&self, key_did: &str) -> KidStatus {
+        KidStatus::of_known(self.kid.as_deref(), &self.x, key_did)
     }
 }
 
@@ -428,9 +448,17 @@ pub fn parse_private(text: &str) -> Result<PrivateJwk, JwkError> {
 
 /// Reads a public JWK; a `d` member, if any, is ignored here.
 pub fn parse_public(text: &str) -> Result<PublicJwk, JwkError> {
+    parse_public_beside(text, None)
+}
+
+/// [`parse_public`] next to a key derived from its private seed: an `x` equal to that
+/// key is not decompressed to be checked for small order, because a public key derived
+/// from a seed never is one (the clamped scalar times the prime-order base point). Any
+/// other `x` is checked as [`parse_public`] checks it.
+pub fn parse_public_beside(text: &str, derived: Option<&PublicKey>) -> Result<PublicJwk, JwkError> {
     let raw = parse_raw(text)?;
     let x = decode_public(x_str(&raw)?.ok_or(JwkError::MissingX)?)?;
-    if x.is_weak() {
+    if derived != Some(&x) && x.is_weak() {
         return Err(JwkError::WeakKey);
     }
     Ok(PublicJwk {
@@ -493,6 +521,47 @@ mod tests {
         assert!(p.x_matches());
         assert_eq!(p.kid_status(), KidStatus::Matches);
         assert_eq!(p.key.public().did_key(), DID);
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_full_checks() {
+        let p = parse_private(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","d":"{D}","x":"{X}","kid":"{DID}"}}"#
+        ))
+        .unwrap();
+        let public = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{X}","kid":"{DID}"}}"#);
+        assert_eq!(
+            parse_public_beside(&public, Some(p.key.public())),
+            parse_public(&public)
+        );
+        // The identity point (y = 1) is small-order: refused whatever key sits beside it.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#,
+            b64::url_encode(&identity)
+        );
+        assert_eq!(parse_public(&weak), Err(JwkError::WeakKey));
+        assert_eq!(
+            parse_public_beside(&weak, Some(p.key.public())),
+            Err(JwkError::WeakKey)
+        );
+        let key = *p.key.public();
+        for kid in [
+            None,
+            Some(DID),
+            Some(&DID[..DID.len() - 1]),
+            Some("did:web:example.com"),
+            Some("abc"),
+            Some("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"),
+        ] {
+            assert_eq!(
+                KidStatus::of_known(kid, &key, DID),
+                KidStatus::of(kid, &key),
+                "{kid:?}"
+            );
+        }
+        assert_eq!(p.kid_status_known(DID), KidStatus::Matches);
     }
 
     #[test]

@@ -246,6 +246,15 @@ fn keyring_only_problem(id: &str) -> Problem {
 /// A rotation journal next to the directory: interrupted swaps and open walkthrough steps.
 fn check_rotation(dir: &Path, id: &str, parent: Option<&Parent>, problems: &mut Vec<Problem>) {
     let siblings = parent.map(|p| &p.siblings);
+    // The common case, decided before any path is built: the parent's listing shows
+    // neither this directory's journal nor its staging directory.
+    if let (Some(s), Some(name)) = (siblings, dir.file_name().and_then(|n| n.to_str()))
+        && (s.is_empty()
+            || !(s.contains(&format!(".{name}.rotation.json"))
+                || s.contains(&format!(".{name}.rotating"))))
+    {
+        return;
+    }
     let paths = crate::store::rotate::Paths::for_dir(dir);
     let listed = |p: &Path| {
         siblings.is_none_or(|s| {
@@ -537,7 +546,10 @@ pub fn inspect_agent_in(
             None
         }
     };
-    if let Some(p) = &private {
+    // The did:key of `d`'s public key, encoded once: it is the key DID below and what
+    // both kids are compared with.
+    let private_did = private.as_ref().map(|p| p.key.public().did_key());
+    if let (Some(p), Some(private_did)) = (&private, &private_did) {
         if p.x_written.is_none() {
             problems.push(Problem::error(
                 Code::MalformedKey,
@@ -551,7 +563,7 @@ pub fn inspect_agent_in(
                 "restore the key from a good copy; capiscio-core does not check this and signs garbage",
             ));
         }
-        match p.kid_status() {
+        match p.kid_status_known(private_did) {
             KidStatus::Matches => {}
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
@@ -571,7 +583,8 @@ pub fn inspect_agent_in(
         })
     });
     let public_jwk = match public_read {
-        Ok(text) => match jwk::parse_public(&text) {
+        Ok(text) => match jwk::parse_public_beside(&text, private.as_ref().map(|p| p.key.public()))
+        {
             Ok(p) => Some(p),
             Err(e) => {
                 problems.push(Problem::error(
@@ -607,6 +620,7 @@ pub fn inspect_agent_in(
         .as_ref()
         .map(|p| *p.key.public())
         .or(public_jwk.as_ref().map(|p| p.x));
+    let key_did = private_did.or_else(|| public.map(|p| p.did_key()));
     if let Some(pj) = &public_jwk {
         if let Some(p) = &private
             && pj.x != *p.key.public()
@@ -617,7 +631,12 @@ pub fn inspect_agent_in(
                 "delete public.jwk, then `capiscio-tui doctor --fix` writes it from private.jwk",
             ));
         }
-        match pj.kid_status() {
+        // `key_did` is `x`'s did:key only when `x` is the key in use.
+        let pj_status = match &key_did {
+            Some(d) if public == Some(pj.x) => pj.kid_status_known(d),
+            _ => pj.kid_status(),
+        };
+        match &pj_status {
             KidStatus::Matches => {}
             KidStatus::OtherMethod(k) => problems.push(Problem::warning(
                 Code::KidMismatch,
@@ -626,7 +645,7 @@ pub fn inspect_agent_in(
             )),
             KidStatus::Missing | KidStatus::NotDid(_) => problems.push(Problem::error(
                 Code::KidMismatch,
-                format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj.kid_status())),
+                format!("{AGENT_PUBLIC} kid {}: connect() cannot recover the DID and fails", describe_kid(&pj_status)),
                 format!("set kid in public.jwk to the key DID shown by `capiscio-tui show {id}`"),
             )),
             KidStatus::WrongKey(k) => problems.push(Problem::error(
@@ -636,7 +655,6 @@ pub fn inspect_agent_in(
             )),
         }
     }
-    let key_did = public.map(|p| p.did_key());
     let did_txt = match fs.read(DID_TXT) {
         Some(Ok(t)) => Some(t.trim().to_string()),
         Some(Err(e)) => {
