@@ -24,6 +24,8 @@ fn main() {
         "CAPISCIO_TUI_TEST_TUI",
         "CAPISCIO_TUI_TEST_X",
         "DISPLAY",
+        "CI",
+        "CAPISCIO_TUI_REQUIRE_STRACE",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
@@ -44,6 +46,10 @@ fn main() {
             set("CAPISCIO_TUI_TEST_X") || (set("DISPLAY") && runs("xclip", "-version")),
         ),
     ];
+    // Fault injection from outside the process (kills at every system call, a full disk,
+    // delays): needs strace. Required in CI, where a missing strace must fail, not skip.
+    let strace = runs("strace", "-V") || set("CI") || set("CAPISCIO_TUI_REQUIRE_STRACE");
+    let groups = groups.into_iter().chain([("capiscio_test_strace", strace)]);
     for (cfg, on) in groups {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         if on {

@@ -300,7 +300,9 @@ fn the_real_sdks_connect_to_our_development_registry() {
         "connect() activated the agent"
     );
     assert_eq!(ag["registry"]["did"], a["did"]);
-    let sv = find(&list, &server_id);
+    // The server keeps its folder id; the id the registry gave it is `registry_id`.
+    let sv = find(&list, SERVER);
+    assert_eq!(sv["registry_id"], server_id.as_str());
     assert_eq!(sv["did"], s["did"], "did.txt holds the SDK's did:web");
     assert_eq!(sv["key_did"], server["key_did"]);
     assert_eq!(sv["registry"]["status"], "active");

@@ -101,6 +101,10 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_strace),
+    ignore = "needs strace (apt-get install strace), then rebuild: touch build.rs"
+)]
 fn a_disk_that_fills_at_any_write_leaves_a_clean_explained_state() {
     if !strace_available() {
         return;
@@ -403,6 +407,10 @@ fn a_huge_agent_card_is_refused_not_copied() {
 /// (spec §1.4). A rotation that is preparing its swap at that moment must not swap the
 /// SDK's key away: it stops, and the SDK's key stays current.
 #[test]
+#[cfg_attr(
+    not(capiscio_test_strace),
+    ignore = "needs strace (apt-get install strace), then rebuild: touch build.rs"
+)]
 fn a_key_rewritten_during_a_rotation_is_not_swapped_away() {
     if !strace_available() {
         return;

@@ -364,6 +364,10 @@ fn strace() -> Option<&'static str> {
 }
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_strace),
+    ignore = "needs strace (apt-get install strace), then rebuild: touch build.rs"
+)]
 fn two_concurrent_rotations_exactly_one_proceeds() {
     let Some(strace) = strace() else {
         eprintln!("SKIPPED: strace is not installed");

@@ -691,6 +691,10 @@ fn run_all(list: Vec<Scenario>, sample: Sample) {
 fn crash_sampled_keyring_scenarios() {}
 
 #[test]
+#[cfg_attr(
+    not(capiscio_test_strace),
+    ignore = "needs strace (apt-get install strace), then rebuild: touch build.rs"
+)]
 fn crash_sampled() {
     if !strace_or_skip() {
         return;
