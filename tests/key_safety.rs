@@ -9,38 +9,17 @@ use support::*;
 
 const A: &str = "11111111-1111-4111-8111-111111111111";
 
-fn strace_available() -> bool {
-    let ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok
-        && (std::env::var_os("CI").is_some()
-            || std::env::var_os("CAPISCIO_TUI_REQUIRE_STRACE").is_some())
-    {
-        panic!("strace is required for this test (apt-get install strace)");
-    }
-    if !ok {
-        eprintln!("SKIPPED: strace is not installed");
-    }
-    ok
-}
-
 /// Runs the binary under strace with one fault injection rule.
 fn run_injected(h: &Home, syscall: &str, rule: &str, args: &[&str]) -> Output {
-    Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!("trace={syscall}"))
-        .arg("-e")
-        .arg(format!("inject={syscall}:{rule}"))
-        .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
-        .args(args)
-        .env_clear()
-        .env("HOME", h.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .current_dir(h.path())
-        .output()
-        .unwrap()
+    h.under_strace(&[
+        "-e",
+        &format!("trace={syscall}"),
+        "-e",
+        &format!("inject={syscall}:{rule}"),
+    ])
+    .args(args)
+    .output()
+    .unwrap()
 }
 
 /// How many calls of `syscall` the command makes, counted by `strace -c`.
@@ -418,22 +397,14 @@ fn a_key_rewritten_during_a_rotation_is_not_swapped_away() {
     let h = Home::new();
     seed_agent(&h, A, D1, X1, DID1);
     // Hold the rotation for a second when it creates its staging directory.
-    let child = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
+    let child = h
+        .under_strace(&[
             "-e",
             "trace=mkdir,mkdirat",
             "-e",
             "inject=mkdir,mkdirat:delay_enter=1000000",
         ])
-        .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
         .args(["rotate", A, "--yes", "--offline"])
-        .env_clear()
-        .env("HOME", h.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

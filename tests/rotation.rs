@@ -348,50 +348,26 @@ fn refuses_without_confirmation_and_for_env_identities() {
     assert!(stderr(&out).contains("not a key on disk"));
 }
 
-/// `strace` slows a syscall without any hook in the product (the crash tests use it too).
-fn strace() -> Option<&'static str> {
-    let ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok
-        && (std::env::var_os("CI").is_some()
-            || std::env::var_os("CAPISCIO_TUI_REQUIRE_STRACE").is_some())
-    {
-        panic!("strace is required (apt-get install strace)");
-    }
-    ok.then_some("strace")
-}
-
 #[test]
 #[cfg_attr(
     not(capiscio_test_strace),
     ignore = "needs strace (apt-get install strace), then rebuild: touch build.rs"
 )]
 fn two_concurrent_rotations_exactly_one_proceeds() {
-    let Some(strace) = strace() else {
-        eprintln!("SKIPPED: strace is not installed");
+    if !strace_available() {
         return;
-    };
+    }
     let h = Home::new();
     let old = setup_agent(&h);
     // The first rotation holds its lock while its directory exchange is delayed 1.5 s.
-    let slow = Command::new(strace)
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
+    let slow = h
+        .under_strace(&[
             "-e",
             "trace=renameat2",
             "-e",
             "inject=renameat2:delay_enter=1500000",
         ])
-        .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
         .args(["rotate", A, "--yes", "--offline"])
-        .env_clear()
-        .env("HOME", h.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -1042,23 +1042,15 @@ pub fn load_secret_file(secret: &SecretRef) -> Result<KeyPair, LoadError> {
 /// all at once (see [`crate::store::create`]), refusing to replace an existing key.
 pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), WriteError> {
     let mut files = vec![
-        create::File {
-            name: AGENT_PRIVATE,
-            content: zeroize::Zeroizing::new(jwk::to_go_private(key).as_bytes().to_vec()),
-            mode: 0o600,
-        },
-        create::File {
-            name: AGENT_PUBLIC,
-            content: zeroize::Zeroizing::new(jwk::to_go_public(key.public()).into_bytes()),
-            mode: 0o644,
-        },
+        new_file(AGENT_PRIVATE, jwk::to_go_private(key).as_bytes(), 0o600),
+        new_file(
+            AGENT_PUBLIC,
+            jwk::to_go_public(key.public()).as_bytes(),
+            0o644,
+        ),
     ];
     if let Some(card) = card {
-        files.push(create::File {
-            name: AGENT_CARD,
-            content: zeroize::Zeroizing::new(card.as_bytes().to_vec()),
-            mode: 0o644,
-        });
+        files.push(new_file(AGENT_CARD, card.as_bytes(), 0o644));
     }
     write_identity(dir, &files)
 }
@@ -1067,23 +1059,23 @@ pub fn write_agent(dir: &Path, key: &KeyPair, card: Option<&str>) -> Result<(), 
 /// 0600), `public_key.pem` (SPKI), `did.txt` (the did:key, no trailing newline).
 pub fn write_server(dir: &Path, key: &KeyPair) -> Result<(), WriteError> {
     let files = [
-        create::File {
-            name: SERVER_PRIVATE,
-            content: zeroize::Zeroizing::new(pem::encode_private(key).as_bytes().to_vec()),
-            mode: 0o600,
-        },
-        create::File {
-            name: SERVER_PUBLIC,
-            content: zeroize::Zeroizing::new(pem::encode_public(key.public()).into_bytes()),
-            mode: 0o644,
-        },
-        create::File {
-            name: DID_TXT,
-            content: zeroize::Zeroizing::new(key.public().did_key().into_bytes()),
-            mode: 0o644,
-        },
+        new_file(SERVER_PRIVATE, pem::encode_private(key).as_bytes(), 0o600),
+        new_file(
+            SERVER_PUBLIC,
+            pem::encode_public(key.public()).as_bytes(),
+            0o644,
+        ),
+        new_file(DID_TXT, key.public().did_key().as_bytes(), 0o644),
     ];
     write_identity(dir, &files)
+}
+
+fn new_file(name: &'static str, content: &[u8], mode: u32) -> create::File {
+    create::File {
+        name,
+        content: zeroize::Zeroizing::new(content.to_vec()),
+        mode,
+    }
 }
 
 /// A new directory is created whole; an existing one (a keyring identity's, which holds

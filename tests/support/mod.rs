@@ -356,3 +356,38 @@ pub fn wait_file(path: &Path, secs: u64) -> String {
     }
     panic!("{} did not appear", path.display());
 }
+
+/// Whether `strace` (fault injection from outside the process) can run here. Where it is
+/// required (CI, or CAPISCIO_TUI_REQUIRE_STRACE) its absence is a failure, not a skip.
+pub fn strace_available() -> bool {
+    let ok = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok
+        && (std::env::var_os("CI").is_some()
+            || std::env::var_os("CAPISCIO_TUI_REQUIRE_STRACE").is_some())
+    {
+        panic!("strace is required for this test (apt-get install strace)");
+    }
+    if !ok {
+        eprintln!("SKIPPED: strace is not installed");
+    }
+    ok
+}
+
+impl Home {
+    /// The binary under `strace -f -qq -o /dev/null <strace_args>`, with the same clean
+    /// environment as [`Home::cmd`].
+    pub fn under_strace(&self, strace_args: &[&str]) -> Command {
+        let mut c = Command::new("strace");
+        c.args(["-f", "-qq", "-o", "/dev/null"])
+            .args(strace_args)
+            .arg(env!("CARGO_BIN_EXE_capiscio-tui"))
+            .env_clear()
+            .env("HOME", self.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .current_dir(self.path());
+        c
+    }
+}
