@@ -163,7 +163,7 @@ fn reg_error(e: crate::registry::client::RegistryError) -> AppError {
 }
 
 /// Does the registry's record already vouch for this key (its did:key, or its public JWK)?
-fn holds_key(rec: &AgentRecord, public: &PublicKey) -> bool {
+pub(crate) fn holds_key(rec: &AgentRecord, public: &PublicKey) -> bool {
     rec.did.as_deref() == Some(public.did_key().as_str())
         || rec
             .public_key
