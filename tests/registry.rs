@@ -465,29 +465,33 @@ fn both_reply_shapes_are_understood() {
 #[test]
 fn register_explains_every_answer() {
     let w = World::new(&[]);
-    // 409 on a second registration: success for the SDKs, explained for the user.
+    // Registering the key the registry already holds changes nothing, and says so.
     let (a, _) = w.agent(1, "a");
     let out = w.run(&["register", &a]);
     assert!(out.status.success());
-    assert!(
-        stdout(&out).contains("409") && stdout(&out).contains("dashboard"),
-        "{}",
-        stdout(&out)
+    assert!(stdout(&out).contains("already holds"), "{}", stdout(&out));
+    // 409 for another key: success for the SDKs, explained for the user, with the way out.
+    let other = KeyPair::from_seed(&[9; 32]);
+    w.reg.post(
+        "/v1/sdk/agents",
+        &json!({"id": uuid(4), "name": "d", "did": other.public().did_key()}).to_string(),
+        Some(KEY),
     );
-    // generate --register for an agent the registry does not know
     let out = w.run(&[
         "generate",
         "--kind",
         "agent",
         "--id",
-        &uuid(2),
+        &uuid(4),
         "--register",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("has no agent"), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        w.home.agent_dir(&uuid(2)).join("private.jwk").exists(),
-        "the key is kept"
+        stderr(&out).contains("409")
+            && stderr(&out).contains("dashboard")
+            && stderr(&out).contains(&format!("rotate {} --new-agent", uuid(4))),
+        "{}",
+        stderr(&out)
     );
     // generate --register for an agent created first
     w.reg.post(
@@ -703,4 +707,154 @@ fn an_incomplete_revocation_list_fails_closed() {
     for id in &ids {
         assert_eq!(state(&list, id), "registry-error", "{id}");
     }
+}
+
+/// The agent records the dev registry holds, by id.
+fn registry_agents(w: &World) -> Vec<Value> {
+    let (code, v) = w.reg.call("GET", "/v1/sdk/agents", None, Some(KEY));
+    assert_eq!(code, 200, "{v}");
+    v["data"].as_array().cloned().unwrap_or_default()
+}
+
+fn agent_dirs(w: &World) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(w.home.capiscio().join("keys"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn generate_register_creates_the_agent_as_the_sdk_does_and_takes_its_id() {
+    let w = World::new(&[]);
+    let out = w.run(&[
+        "generate",
+        "--kind",
+        "agent",
+        "--name",
+        "billing-agent",
+        "--register",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap();
+    // The registry assigned the id; the record holds this key under that id.
+    let agents = registry_agents(&w);
+    assert_eq!(agents.len(), 1, "{agents:?}");
+    assert_eq!(agents[0]["id"], id);
+    assert_eq!(agents[0]["name"], "billing-agent");
+    assert_eq!(agents[0]["did"], v["key_did"]);
+    // The directory is named by it (the SDK discovers agents by their registry id).
+    assert_eq!(agent_dirs(&w), vec![id.to_string()]);
+    let card: Value = serde_json::from_str(
+        &std::fs::read_to_string(w.home.agent_dir(id).join("agent-card.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(card["capiscio:agentId"], id);
+    assert!(
+        stderr(&out).contains(&format!("capiscio-tui export {id} --format env")),
+        "{}",
+        stderr(&out)
+    );
+    // The POST had the SDK's shape.
+    let (_, log) = w.reg.get("/_dev/requests");
+    assert!(
+        log["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/v1/sdk/agents"),
+        "{log}"
+    );
+    // A badge for it, by the final id.
+    let out = w.run(&["badge", "request", id, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.run(&["register", id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("already holds"), "{}", stdout(&out));
+    assert_eq!(registry_agents(&w).len(), 1, "no second agent");
+}
+
+#[test]
+fn register_finds_the_agent_by_name_or_creates_it() {
+    let w = World::new(&[]);
+    // An agent created in the registry (dashboard, or the SDK) without an identity yet.
+    let (code, made) = w.reg.post(
+        "/v1/sdk/agents",
+        &json!({"name": "ops-agent", "protocol": "a2a"}).to_string(),
+        Some(KEY),
+    );
+    assert_eq!(code, 201, "{made}");
+    let ops = made["data"]["id"].as_str().unwrap().to_string();
+    // An existing local agent of that name, in a folder the registry never heard of.
+    let out = w.run(&[
+        "generate",
+        "--kind",
+        "agent",
+        "--id",
+        "ops-local",
+        "--name",
+        "ops-agent",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.run(&["register", "ops-local", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["id"], ops.as_str(), "{r}");
+    assert_eq!(r["outcome"], "registered");
+    assert_eq!(agent_dirs(&w), vec![ops.clone()]);
+    let out = w.run(&["show", &ops, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A local agent with no registry record and no name match: created.
+    let out = w.run(&["generate", "--kind", "agent", "--id", &uuid(7)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.run(&["register", &uuid(7), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created = r["id"].as_str().unwrap().to_string();
+    assert_ne!(created, uuid(7));
+    assert_eq!(registry_agents(&w).len(), 2);
+    assert_eq!(agent_dirs(&w).len(), 2);
+    assert!(w.home.agent_dir(&created).join("private.jwk").exists());
+    assert!(!w.home.agent_dir(&uuid(7)).exists());
+}
+
+#[test]
+fn register_never_moves_an_agent_onto_an_existing_directory() {
+    let w = World::new(&[]);
+    let (code, made) = w.reg.post(
+        "/v1/sdk/agents",
+        &json!({"name": "taken"}).to_string(),
+        Some(KEY),
+    );
+    assert_eq!(code, 201);
+    let taken = made["data"]["id"].as_str().unwrap().to_string();
+    // Something already sits where the registry's id would go.
+    std::fs::create_dir_all(w.home.agent_dir(&taken)).unwrap();
+    std::fs::write(w.home.agent_dir(&taken).join("keep.txt"), "mine").unwrap();
+    let out = w.run(&[
+        "generate",
+        "--kind",
+        "agent",
+        "--id",
+        "local-a",
+        "--name",
+        "taken",
+        "--register",
+    ]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be moved"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.home.agent_dir("local-a").join("private.jwk").exists());
+    assert_eq!(
+        std::fs::read_to_string(w.home.agent_dir(&taken).join("keep.txt")).unwrap(),
+        "mine"
+    );
 }

@@ -136,7 +136,7 @@ fn dry_run_lists_every_consequence_and_finds_deployed_keys() {
     for want in [
         "key-did-changes",
         "identity-did-changes",
-        "registry-keeps-old-key",
+        "registry-not-checked",
         "env-injects-old-key",
         "old-key-deployed",
         "card-keeps-retiring-key",
@@ -585,4 +585,93 @@ fn server_rotation_keeps_its_did_web_and_extra_files() {
     let archive = &rs::list_archive(&dir, Kind::McpServer)[0];
     assert!(Path::new(&archive.path).join("key-Abc123.pem").exists());
     assert!(archive.key_ok);
+}
+
+fn plan_codes(out: &std::process::Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan["consequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn impact_says_only_what_was_checked() {
+    const KEY: &str = "sk_test_impact";
+    let h = Home::new();
+    // No card, no registry configured.
+    let key = KeyPair::from_seed(&[5; 32]);
+    disk::write_agent(&h.agent_dir(A), &key, None).unwrap();
+    let out = h.run(&["rotate", A, "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("The registry holds the old key"), "{text}");
+    assert!(
+        !text.contains("lists the old public key as retiring"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not checked") && text.contains("no registry configured"),
+        "{text}"
+    );
+    assert!(text.contains("There is no agent-card.json"), "{text}");
+    let codes = plan_codes(&h.run(&["rotate", A, "--dry-run", "--json"]));
+    assert!(codes.contains(&"registry-not-checked".into()), "{codes:?}");
+    assert!(codes.contains(&"no-card".into()), "{codes:?}");
+    assert!(
+        !codes.contains(&"card-keeps-retiring-key".into()),
+        "{codes:?}"
+    );
+
+    let reg = DevReg::start(&["--api-key", KEY]);
+    let env = [
+        ("CAPISCIO_SERVER_URL", reg.url.as_str()),
+        ("CAPISCIO_API_KEY", KEY),
+    ];
+    let dry = |extra: &[&str]| {
+        let mut args = vec!["rotate", A, "--dry-run", "--json"];
+        args.extend_from_slice(extra);
+        plan_codes(&h.run_env(&args, &env))
+    };
+    // The registry never heard of this agent.
+    let codes = dry(&[]);
+    assert!(codes.contains(&"registry-unaware".into()), "{codes:?}");
+    // It has the agent, without a key yet.
+    reg.post(
+        "/v1/sdk/agents",
+        &json!({"id": A, "name": "n"}).to_string(),
+        Some(KEY),
+    );
+    let codes = dry(&[]);
+    assert!(
+        codes.contains(&"registry-takes-new-key".into()),
+        "{codes:?}"
+    );
+    // It holds this key: re-keying is refused, so the plan says so and offers --new-agent.
+    let out = h.run_env(&["register", A], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let codes = dry(&[]);
+    assert!(
+        codes.contains(&"registry-forbids-rekey".into()),
+        "{codes:?}"
+    );
+    let out = h.run_env(&["rotate", A, "--dry-run"], &env);
+    let text = stdout(&out);
+    assert!(
+        text.contains("will not take another") && text.contains(&format!("rotate {A} --new-agent")),
+        "{text}"
+    );
+    assert!(!text.contains("until you re-register"), "{text}");
+    let codes = dry(&["--new-agent"]);
+    assert!(codes.contains(&"registry-new-agent".into()), "{codes:?}");
+    // Offline: not asked, and said so.
+    let out = h.run_env(&["--offline", "rotate", A, "--dry-run"], &env);
+    assert!(
+        stdout(&out).contains("not checked (offline)"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -6,7 +6,8 @@ use crate::app::{AppError, Context};
 use crate::core::export::Format;
 use crate::core::identity::{Identity, Kind, Source};
 use crate::core::rotation::{
-    self, Consequence, FileHit, ImpactInput, Journal, Mode, Needles, Op, Phase, StepId, StepState,
+    self, Consequence, FileHit, ImpactInput, Journal, Mode, Needles, Op, Phase, RegistryFact,
+    StepId, StepState,
 };
 use crate::core::{jwk, key::KeyPair, pem};
 use crate::registry::client::{RegistryClient, WriteOutcome};
@@ -159,14 +160,56 @@ fn env_vars_with_key(ctx: &Context, public: &crate::core::key::PublicKey) -> Vec
     .collect()
 }
 
-/// Impact analysis: computed before anything changes.
-pub fn plan(ctx: &Context, found: &Found, opts: &Options) -> Result<Plan, AppError> {
+/// What the registry holds for this identity, asked now (agents only; servers push
+/// their key on every start).
+pub async fn registry_fact(
+    ctx: &Context,
+    found: &Found,
+    old: &crate::core::key::PublicKey,
+    client: Option<&RegistryClient>,
+) -> RegistryFact {
+    let why = if ctx.offline {
+        "offline"
+    } else if client.is_none() {
+        "no registry configured: set CAPISCIO_SERVER_URL and CAPISCIO_API_KEY"
+    } else if ctx.registry.api_key.is_none() {
+        "needs CAPISCIO_API_KEY"
+    } else {
+        ""
+    };
+    let Some(c) = client.filter(|_| why.is_empty()) else {
+        return RegistryFact::NotAsked(why.into());
+    };
+    if found.identity.kind != Kind::Agent {
+        return RegistryFact::NotAsked("MCP servers push their key when they start".into());
+    }
+    match c.agent(found.identity.registry_key()).await {
+        Err(e) => RegistryFact::NoAnswer(e.reason()),
+        Ok(None) => RegistryFact::Unknown,
+        Ok(Some(rec)) if crate::app::register::holds_key(&rec, old) => RegistryFact::HoldsOld,
+        Ok(Some(rec)) => match rec.did {
+            None => RegistryFact::NoKey,
+            Some(d) => RegistryFact::HoldsOther(d),
+        },
+    }
+}
+
+/// Impact analysis: computed before anything changes, from what is true now — the
+/// files, the agent card, and the registry's answer (`client`, when one is configured).
+pub async fn plan(
+    ctx: &Context,
+    found: &Found,
+    opts: &Options,
+    client: Option<&RegistryClient>,
+) -> Result<Plan, AppError> {
     let dir = identity_dir(found)?;
     let old = crate::app::export::load_key(ctx, found)?;
     let needles = Needles::for_key(&old);
     let skip = vec![dir.clone(), ctx.home.clone()];
     let file_hits = find_key_in_files(&opts.scan_dir, &skip, &needles);
-    let card_lists_old = crate::store::fs::read_small_text(&dir.join(AGENT_CARD))
+    let card = crate::store::fs::read_small_text(&dir.join(AGENT_CARD));
+    let card_exists = card.is_ok();
+    let card_lists_old = card
         .map(|c| {
             c.contains(&old.public().did_key())
                 || c.contains(&crate::core::b64::url_encode(old.public().as_bytes()))
@@ -181,6 +224,9 @@ pub fn plan(ctx: &Context, found: &Found, opts: &Options) -> Result<Plan, AppErr
         env_old: env_vars_with_key(ctx, old.public()),
         file_hits: file_hits.clone(),
         card_lists_old,
+        card_exists,
+        registry: registry_fact(ctx, found, old.public(), client).await,
+        new_agent: opts.new_agent,
         can_reach_registry: !ctx.offline,
         has_api_key: ctx.registry.api_key.is_some(),
         archive_dir: format!("{}/archive/{archive}", dir.display()),
@@ -751,9 +797,17 @@ async fn register_new_key(
             ),
         }),
         Ok(WriteOutcome::NotFound) => StepState::Failed(format!(
-            "the registry has no {} {}",
+            "the registry has no {} {}{}",
             j.kind.label(),
-            j.identity_id
+            j.identity_id,
+            if j.kind == Kind::Agent {
+                format!(
+                    ": `capiscio-tui register {}` creates one for the new key",
+                    j.identity_id
+                )
+            } else {
+                String::new()
+            }
         )),
         Err(e) => StepState::Failed(format!("registry: {e}")),
     }

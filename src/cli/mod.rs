@@ -406,9 +406,38 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
     }
     let generated = app::generate::generate(ctx, &req, &key, app::generate::fresh_uuid()?)?;
     drop(key);
-    let i = &generated.identity;
+    let mut i = generated.identity;
+    let mut dir = generated.dir;
+    // Registration comes first: an agent ends up named by the id the registry assigns,
+    // and everything printed below names the identity as it finally is.
+    let mut failed = false;
+    if g.register {
+        let client = client(ctx)?;
+        let scan = ctx.scan();
+        let found = app::resolve::resolve(&scan.found, &i.id)?;
+        match runtime()?.block_on(app::register::register(&client, found)) {
+            Ok(report) => {
+                eprintln!("{}", crate::core::text::printable(&report.message));
+                failed = report.outcome == app::register::Outcome::UnknownAgent;
+                if report.id != i.id {
+                    let scan = ctx.scan();
+                    let moved = app::resolve::resolve(&scan.found, &report.id)?;
+                    if let Some(d) = moved.dir.clone() {
+                        dir = d;
+                    }
+                    let name = i.name.take();
+                    i = moved.identity.clone();
+                    i.name = i.name.take().or(name);
+                }
+            }
+            Err(e) => bail!(
+                "the identity was created, but registering it failed: {e}; retry with `capiscio-tui register {}`",
+                i.id
+            ),
+        }
+    }
     if g.json {
-        print(&json(i)?)?;
+        print(&json(&i)?)?;
     } else {
         print(&format!("{}\n", i.did.as_deref().unwrap_or_default()))?;
     }
@@ -420,7 +449,7 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
          \n    capiscio-tui export {} --format env     (or compose, k8s, lambda, cloudrun, github)\n",
         i.kind.label(),
         i.id,
-        generated.dir.display(),
+        dir.display(),
         i.key_did.as_deref().unwrap_or("–"),
         i.fingerprint.as_deref().unwrap_or("–"),
         ctx.home.display(),
@@ -433,22 +462,8 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
             crate::core::text::printable(&p.message)
         );
     }
-    if g.register {
-        let client = client(ctx)?;
-        let scan = ctx.scan();
-        let found = app::resolve::resolve(&scan.found, &i.id)?;
-        match runtime()?.block_on(app::register::register(&client, found)) {
-            Ok(report) => {
-                eprintln!("{}", crate::core::text::printable(&report.message));
-                if report.outcome == app::register::Outcome::UnknownAgent {
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-            Err(e) => bail!(
-                "the identity was created, but registering it failed: {e}; retry with `capiscio-tui register {}`",
-                i.id
-            ),
-        }
+    if failed {
+        return Ok(ExitCode::FAILURE);
     }
     if ctx.env.get(var).is_some() {
         eprintln!(

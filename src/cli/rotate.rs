@@ -167,7 +167,7 @@ pub fn run(ctx: &Context, a: RotateArgs) -> Result<ExitCode> {
         capture_format: a.capture_format,
         new_agent: a.new_agent,
     };
-    let plan = r::plan(ctx, found, &opts)?;
+    let plan = runtime()?.block_on(r::plan(ctx, found, &opts, client.as_ref()))?;
     if a.dry_run {
         print(&if a.json {
             json(&plan)?

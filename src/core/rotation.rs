@@ -146,10 +146,86 @@ pub struct ImpactInput<'a> {
     pub file_hits: Vec<FileHit>,
     /// The agent card lists the old key (partners may have pinned it).
     pub card_lists_old: bool,
+    /// An agent card exists (rotation updates one; it never creates one).
+    pub card_exists: bool,
+    /// What the registry said about this identity when the plan was made.
+    pub registry: RegistryFact,
+    /// `--new-agent`: on a 409 the new key gets a new agent record.
+    pub new_agent: bool,
     pub can_reach_registry: bool,
     pub has_api_key: bool,
     pub archive_dir: String,
     pub now: i64,
+}
+
+/// The registry's answer about an identity, checked when the plan is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryFact {
+    /// Not asked: offline, no registry configured, or no API key (the reason).
+    NotAsked(String),
+    /// Asked, but it did not answer usefully (the error).
+    NoAnswer(String),
+    /// It has no record of this identity.
+    Unknown,
+    /// Its record holds no key yet.
+    NoKey,
+    /// Its record holds the key being rotated out.
+    HoldsOld,
+    /// Its record holds some other DID.
+    HoldsOther(String),
+}
+
+/// What rotating means for the agent's registry record — only what was checked.
+fn registry_impact(i: &ImpactInput) -> Consequence {
+    let id = &i.identity.id;
+    let unchecked = |why: String| {
+        c(
+            Impact::Warning,
+            "registry-not-checked",
+            format!(
+                "The registry was not checked ({why}). If it holds the old key for agent {id}, it keeps it (an agent's identity is set once): PoP (IAL-1) badges would fail and IAL-0 badges embed the old key; `--new-agent` gives the new key its own agent record."
+            ),
+        )
+    };
+    match &i.registry {
+        RegistryFact::NotAsked(why) => unchecked(why.clone()),
+        RegistryFact::NoAnswer(e) => unchecked(format!("it did not answer: {e}")),
+        RegistryFact::Unknown => c(
+            Impact::Ok,
+            "registry-unaware",
+            format!(
+                "The registry has no agent {id}: no registry record refers to the old key. `capiscio-tui register {id}` afterwards creates one for the new key."
+            ),
+        ),
+        RegistryFact::NoKey => c(
+            Impact::Ok,
+            "registry-takes-new-key",
+            format!(
+                "The registry's agent {id} holds no key yet: the register step sets the new one."
+            ),
+        ),
+        RegistryFact::HoldsOld if i.new_agent => c(
+            Impact::Warning,
+            "registry-new-agent",
+            format!(
+                "The registry holds the old key for agent {id} and will not take another (an agent's identity is set once): with --new-agent the register step creates a new agent record for the new key and this identity moves to its id. Whoever knows agent {id} must switch to the new id."
+            ),
+        ),
+        RegistryFact::HoldsOld => c(
+            Impact::Error,
+            "registry-forbids-rekey",
+            format!(
+                "The registry holds the old key for agent {id} and will not take another (an agent's identity is set once: HTTP 409), so rotating in place leaves PoP (IAL-1) badges failing and IAL-0 badges embedding the old key. Use `capiscio-tui rotate {id} --new-agent` (a new agent record for the new key; this identity moves to its id), or change the key in the CapiscIO dashboard."
+            ),
+        ),
+        RegistryFact::HoldsOther(d) => c(
+            Impact::Warning,
+            "registry-holds-other-key",
+            format!(
+                "The registry's agent {id} holds {d}, not the key being rotated: rotating does not change that (the register step will be refused); fix it in the CapiscIO dashboard."
+            ),
+        ),
+    }
 }
 
 /// Every consequence of rotating, computed before anything changes.
@@ -195,14 +271,7 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
         ));
     }
     match id.kind {
-        Kind::Agent => out.push(c(
-            Impact::Warning,
-            "registry-keeps-old-key",
-            format!(
-                "The registry holds the old key{} and keeps it until you re-register (the register step): until then PoP (IAL-1) badges fail and IAL-0 badges embed the old key.",
-                id.registry.as_ref().and_then(|r| r.did.as_deref()).map(|d| format!(" ({d})")).unwrap_or_default()
-            ),
-        )),
+        Kind::Agent => out.push(registry_impact(i)),
         Kind::McpServer => out.push(c(
             Impact::Ok,
             "server-pushes-new-key",
@@ -250,6 +319,11 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
     }
     if id.kind == Kind::Agent {
         out.push(match (i.mode, i.card_lists_old) {
+            _ if !i.card_exists => c(
+                Impact::Ok,
+                "no-card",
+                "There is no agent-card.json: no published key to retire (rotation does not create one).".into(),
+            ),
             (Mode::Planned, _) => c(
                 Impact::Ok,
                 "card-keeps-retiring-key",
@@ -717,6 +791,9 @@ mod tests {
                 private: true,
             }],
             card_lists_old: true,
+            card_exists: true,
+            registry: RegistryFact::HoldsOld,
+            new_agent: false,
             can_reach_registry: false,
             has_api_key: false,
             archive_dir: "archive/x".into(),
@@ -727,7 +804,7 @@ mod tests {
             "key-did-changes",
             "identity-did-changes",
             "badge-invalidated",
-            "registry-keeps-old-key",
+            "registry-forbids-rekey",
             "env-injects-old-key",
             "old-key-deployed",
             "card-drops-old-key",

@@ -362,6 +362,13 @@ impl RegistryClient {
         ok_or_none(r).map(|b| b.map(|b| model::agent_record(&b)))
     }
 
+    /// `GET /v1/sdk/agents` (API key): every agent of the key's organisation, as the
+    /// SDK lists them to find an agent by name.
+    pub async fn agents(&self) -> Result<Vec<AgentRecord>, RegistryError> {
+        let r = self.get(&["v1", "sdk", "agents"], true).await?;
+        Ok(model::agent_list(&success(r)?))
+    }
+
     /// `GET /v1/agents/{id}/status` (public).
     pub async fn agent_status(&self, id: &str) -> Result<Option<EntityStatus>, RegistryError> {
         let r = self.get(&["v1", "agents", id, "status"], false).await?;

@@ -506,8 +506,21 @@ struct CreateAgent {
     status: Option<String>,
 }
 
-async fn list_agents(State(st): State<AppState>) -> Response {
-    let list: Vec<Value> = st.lock().agents.values().map(agent_json).collect();
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AgentFilter {
+    did: Option<String>,
+}
+
+async fn list_agents(State(st): State<AppState>, Query(filter): Query<AgentFilter>) -> Response {
+    // `?did=` narrows the list to the agents holding that DID (spec §5.2).
+    let list: Vec<Value> = st
+        .lock()
+        .agents
+        .values()
+        .filter(|a| filter.did.is_none() || a.did == filter.did)
+        .map(agent_json)
+        .collect();
     match st.cfg.variant {
         Variant::Envelope => Json(json!({ "success": true, "data": list })).into_response(),
         Variant::Bare => {

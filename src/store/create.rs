@@ -156,6 +156,18 @@ fn publish(staging: &Path, target: &Path, parent: &Path) -> Result<(), WriteErro
     sfs::sync_dir(parent).map_err(wrap(parent))
 }
 
+/// Moves the identity directory `dir` to `<its parent>/<id>` (the id the registry
+/// assigned), never replacing what is there: `RENAME_NOREPLACE` where the kernel has
+/// it, the creation lock otherwise. The caller holds the identity's own lock.
+pub fn move_identity(dir: &Path, id: &IdentityId) -> Result<PathBuf, WriteError> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let target = identity_path(parent, id);
+    refuse_symlinked_identity(dir)?;
+    let _create = lock(parent)?;
+    publish(dir, &target, parent)?;
+    Ok(target)
+}
+
 fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {

@@ -273,7 +273,14 @@ fn run_effect(
                 return Msg::Resumable(j);
             }
             Msg::Planned(found_and(&c, &id, |f| {
-                app::rotate::plan(&c, f, &wizard_options(&c, mode)).map_err(|e| e.to_string())
+                let client = registry_client(&c);
+                block_on(app::rotate::plan(
+                    &c,
+                    f,
+                    &wizard_options(&c, mode),
+                    client.as_ref(),
+                ))?
+                .map_err(|e| e.to_string())
             }))
         }),
         Effect::ResumeRotation { id } => background(tx, move || {
