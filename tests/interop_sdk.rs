@@ -311,3 +311,48 @@ fn the_real_sdks_connect_to_our_development_registry() {
         "{sv:#}"
     );
 }
+
+/// `generate --register` creates the agent record the way the SDK does and names the
+/// directory by the registry's id; the real SDK's `connect()` against the same registry
+/// and home then finds that identity: same DID, the key file untouched, no new key.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_interop),
+    ignore = "needs the real Python SDKs: set CAPISCIO_TUI_PYTHON to a Python with capiscio-sdk==2.7.1 capiscio-mcp==2.7.1 pyyaml (see README, Development)"
+)]
+fn generate_register_then_the_real_sdk_connects_with_the_same_key() {
+    let Some(py) = python() else { return };
+    const KEY: &str = "sk_test_interop_register";
+    let reg = DevReg::start(&["--api-key", KEY]);
+    let h = Home::new();
+    let env = [
+        ("CAPISCIO_SERVER_URL", reg.url.as_str()),
+        ("CAPISCIO_API_KEY", KEY),
+    ];
+    let out = h.run_env(
+        &[
+            "generate",
+            "--kind",
+            "agent",
+            "--name",
+            "py-billing",
+            "--register",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = g["id"].as_str().unwrap().to_string();
+    assert!(h.agent_dir(&id).join("private.jwk").exists(), "{g:#}");
+    let a = sdk(&py, &h, &["connect-agent-id", &reg.url, KEY, &id], &[]);
+    assert_eq!(a["agent_id"], id.as_str());
+    assert_eq!(a["did"], g["key_did"], "the SDK uses our key's DID: {a:#}");
+    assert_eq!(a["key_unchanged"], true, "the SDK minted no new key");
+    let keys = std::fs::read_dir(h.capiscio().join("keys"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(keys, 1, "one identity, not a second one made by the SDK");
+}

@@ -175,8 +175,27 @@ def connect_server(url: str, api_key: str, server_id: str) -> dict:
     return asyncio.run(run())
 
 
+def connect_agent_id(url: str, api_key: str, agent_id: str) -> dict:
+    """CapiscIO.connect() for an existing agent id, keys from ~/.capiscio/keys/<id>/."""
+    from capiscio_sdk import CapiscIO
+
+    keys = Path.home() / ".capiscio" / "keys" / agent_id
+    before = (keys / "private.jwk").read_bytes()
+    ident = CapiscIO.connect(api_key=api_key, agent_id=agent_id, server_url=url, auto_badge=False)
+    try:
+        return {
+            "agent_id": ident.agent_id,
+            "did": ident.did,
+            "keys_dir": str(ident.keys_dir),
+            "key_unchanged": (keys / "private.jwk").read_bytes() == before,
+        }
+    finally:
+        ident.close()
+
+
 COMMANDS = {
     "connect-agent": connect_agent,
+    "connect-agent-id": connect_agent_id,
     "connect-server": connect_server,
     "agent-dir": agent_dir,
     "server-dir": server_dir,
