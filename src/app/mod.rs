@@ -2,6 +2,7 @@
 //! they never print and never draw.
 
 pub mod badge;
+pub mod config;
 pub mod context;
 pub mod demo;
 pub mod doctor;

@@ -32,15 +32,15 @@ pub struct Cli {
     /// Registry base URL [default: $CAPISCIO_SERVER_URL, else https://registry.capisc.io]
     #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     pub server_url: Option<String>,
-    /// Give up on a registry request after this many seconds
-    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECS", default_value_t = 15)]
-    pub registry_timeout: u64,
-    /// Registry requests in flight at once
-    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
-    /// Clear copied secrets from the clipboard after this many seconds (0 = never)
-    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS", default_value_t = 30)]
-    pub clear_after: u64,
+    /// Give up on a registry request after this many seconds [default: 15]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub registry_timeout: Option<u64>,
+    /// Registry requests in flight at once [default: 16]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
+    /// Clear copied secrets from the clipboard after this many seconds (0 = never) [default: 30]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS")]
+    pub clear_after: Option<u64>,
     /// Interactive UI: ignore the mouse
     #[arg(long)]
     pub no_mouse: bool,
@@ -152,6 +152,24 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout (e.g. `capiscio-tui man | man -l -`)
     Man,
+    /// The config file ($XDG_CONFIG_HOME/capiscio-tui/config.toml): where it is, and
+    /// every setting with where its value came from
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file's path (whether or not it exists)
+    Path,
+    /// Every setting's value and where it came from: flag, env, config or default
+    Show {
+        /// Print the settings as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,17 +5,41 @@ mod keyring;
 pub mod render;
 mod rotate;
 
+use crate::app::config::Settings;
 use crate::app::context::RegistrySettings;
 use crate::app::{self, AppError, Context};
 use crate::core::identity::{Kind, Source, listing_order};
 use crate::store::scan::Scan;
 use anyhow::{Context as _, Result, bail};
-use args::{BadgeCommand, Cli, Command, ExportOpts, IdentityCommand};
+use args::{BadgeCommand, Cli, Command, ConfigCommand, ExportOpts, IdentityCommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn context(cli: &Cli) -> Result<Context> {
+/// The command line's settings, before the environment and the config file are consulted.
+fn flags(cli: &Cli) -> crate::app::config::Flags {
+    crate::app::config::Flags {
+        server_url: cli.server_url.clone(),
+        registry_timeout: cli.registry_timeout,
+        concurrency: cli.concurrency,
+        clear_after: cli.clear_after,
+        theme: cli.theme,
+        keyring: cli.keyring,
+    }
+}
+
+/// Every configurable setting, resolved flag > env > config file > default. A config
+/// file that cannot be read or has an unknown key or bad value is an error.
+pub fn settings(cli: &Cli, env: &crate::store::env::EnvSnapshot) -> Result<Settings> {
+    let file = crate::app::config::default_path();
+    let config = match &file {
+        Some(path) => crate::app::config::load(path)?,
+        None => None,
+    };
+    Ok(Settings::resolve(&flags(cli), env, file, config))
+}
+
+pub fn context(cli: &Cli, settings: &Settings) -> Result<Context> {
     let home = match &cli.home {
         Some(h) => h.clone(),
         None => std::env::var_os("HOME")
@@ -24,13 +48,14 @@ pub fn context(cli: &Cli) -> Result<Context> {
             .context("cannot find your home directory: HOME is not set; pass --home DIR")?,
     };
     let env = crate::store::env::EnvSnapshot::from_process();
-    let mut registry = RegistrySettings::resolve(cli.server_url.as_deref(), &env);
-    let keyring = cli.keyring.unwrap_or(crate::store::keyring::Choice::Auto);
+    let mut registry = RegistrySettings::resolve(settings.server_url.value.as_deref(), &env);
+    registry.explicit = settings.server_url.value.is_some();
+    let keyring = settings.keyring.value;
     if registry.api_key.is_none() {
         registry.api_key = app::keyring::stored_api_key(&home, keyring);
     }
-    registry.timeout = std::time::Duration::from_secs(cli.registry_timeout.max(1));
-    registry.concurrency = usize::from(cli.concurrency);
+    registry.timeout = std::time::Duration::from_secs(settings.registry_timeout.value.max(1));
+    registry.concurrency = usize::from(settings.concurrency.value);
     Ok(Context {
         home,
         env,
@@ -39,8 +64,8 @@ pub fn context(cli: &Cli) -> Result<Context> {
         offline: cli.offline,
         registry,
         keyring,
-        keyring_explicit: cli.keyring.is_some(),
-        clear_after: cli.clear_after,
+        keyring_explicit: settings.keyring.origin != crate::app::config::Origin::Default,
+        clear_after: settings.clear_after.value,
     })
 }
 
@@ -137,6 +162,7 @@ fn check_home(cli: &Cli, command: Option<&Command>) -> Result<(), HomeError> {
                 | Command::Demo { .. }
                 | Command::DevRegistry(_)
                 | Command::ClipboardHold { .. }
+                | Command::Config { .. }
         )
     ) {
         return Ok(());
@@ -164,17 +190,79 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         // Documentation of the grammar itself: no home, no registry.
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
+        Some(Command::Config {
+            command: ConfigCommand::Path,
+        }) => config_path(),
+        Some(Command::Config {
+            command: ConfigCommand::Show { json },
+        }) => {
+            let s = settings(&cli, &crate::store::env::EnvSnapshot::from_process())?;
+            config_show(&s, json)
+        }
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+            let s = settings(&cli, &crate::store::env::EnvSnapshot::from_process())?;
+            let clear_after = s.clear_after.value;
             let opts = crate::tui::Options {
-                clear_after: (cli.clear_after > 0).then_some(cli.clear_after),
+                clear_after: (clear_after > 0).then_some(clear_after),
                 mouse: !cli.no_mouse,
-                theme: cli.theme,
+                theme: s.theme.value,
             };
-            crate::tui::run(context(&cli)?, opts)?;
+            crate::tui::run(context(&cli, &s)?, opts)?;
             Ok(ExitCode::SUCCESS)
         }
-        other => run_in(context(&cli)?, other),
+        other => {
+            let s = settings(&cli, &crate::store::env::EnvSnapshot::from_process())?;
+            run_in(context(&cli, &s)?, other)
+        }
     }
+}
+
+/// `config path`: where the config file is read from, whether or not it exists.
+fn config_path() -> Result<ExitCode> {
+    let path = crate::app::config::default_path()
+        .context("cannot locate the config file: neither XDG_CONFIG_HOME nor HOME is set")?;
+    print(&format!("{}\n", path.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `config show`: each setting, its value and where the value came from.
+fn config_show(s: &Settings, as_json: bool) -> Result<ExitCode> {
+    let rows = s.rows();
+    if as_json {
+        print_json(&serde_json::json!({
+            "file": s.file,
+            "file_found": s.file_found,
+            "settings": rows,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = match &s.file {
+        Some(p) if s.file_found => format!("Config file: {}\n\n", p.display()),
+        Some(p) => format!(
+            "Config file: {} (not present; defaults apply)\n\n",
+            p.display()
+        ),
+        None => "Config file: none (neither XDG_CONFIG_HOME nor HOME is set)\n\n".to_string(),
+    };
+    let kw = rows.iter().map(|r| r.key.len()).max().unwrap_or(0).max(3);
+    let vw = rows
+        .iter()
+        .map(|r| r.value.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    out.push_str(&format!("{:kw$}  {:vw$}  SOURCE\n", "KEY", "VALUE"));
+    for r in &rows {
+        out.push_str(&format!(
+            "{:kw$}  {:vw$}  {} ({})\n",
+            r.key,
+            crate::core::text::printable(&r.value),
+            r.source.as_str(),
+            r.from
+        ));
+    }
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The shell completion script for `shell`, generated from the argument grammar.
@@ -323,6 +411,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::ClipboardHold { clear_after }) => Ok(clipboard_hold(clear_after)),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
+        Some(Command::Config { .. }) => bail!("`config` is handled before a context is built"),
         Some(Command::Demo { dir, serve }) => demo(&ctx, dir, serve),
         Some(Command::Doctor { json: as_json, fix }) => {
             // Like `list` and `status`: the registry's problems count when it is configured.
