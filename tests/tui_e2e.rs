@@ -313,3 +313,72 @@ fn export_copy_from_the_cli_sends_osc52_intact() {
     let expected = stdout(&h.run(&["export", "files-mcp", "--format", "env"]));
     assert_eq!(buffer, expected, "OSC 52 carried the exact env line");
 }
+
+/// `s` reorders the list on screen (problems first → name → badge expiry), and `v`-style
+/// actions keep working on the identity that was highlighted before the reorder.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn s_reorders_the_list_and_the_highlight_stays() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    for (n, name) in ["zeta-agent", "alpha-agent", "mid-agent"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("{n}1111111-1111-4111-8111-111111111111");
+        assert!(
+            h.run(&["generate", "--kind", "agent", "--name", name, "--id", &id])
+                .status
+                .success()
+        );
+    }
+    // zeta has a problem, so "problems first" puts it on top.
+    std::fs::remove_file(
+        h.agent_dir("01111111-1111-4111-8111-111111111111")
+            .join("public.jwk"),
+    )
+    .unwrap();
+    let t = launch(&h, "sort", "");
+    t.wait_for("mid-agent", 10);
+    // Row order in the list pane (the left half of the screen).
+    let order = |screen: &str| -> Vec<&'static str> {
+        let mut rows: Vec<(usize, &'static str)> = ["zeta-agent", "alpha-agent", "mid-agent"]
+            .into_iter()
+            .filter_map(|name| {
+                screen
+                    .lines()
+                    .position(|l| l.chars().take(60).collect::<String>().contains(name))
+                    .map(|row| (row, name))
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, n)| n).collect()
+    };
+    let screen = t.capture();
+    assert_eq!(
+        order(&screen),
+        ["zeta-agent", "alpha-agent", "mid-agent"],
+        "{screen}"
+    );
+    // Highlight mid-agent (third row), then sort by name.
+    t.send(&["j", "j"]);
+    t.send(&["s"]);
+    let screen = t.wait_for("Sorted by name", 10);
+    assert_eq!(
+        order(&screen),
+        ["alpha-agent", "mid-agent", "zeta-agent"],
+        "{screen}"
+    );
+    // The details pane still shows the identity that was highlighted.
+    assert!(
+        screen.contains("21111111-1111-4111-8111-111111111111"),
+        "the highlight moved away from mid-agent:\n{screen}"
+    );
+    t.send(&["q"]);
+    assert_restored(&h);
+}

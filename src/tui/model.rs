@@ -53,6 +53,31 @@ impl SortBy {
         }
     }
 
+    /// The order within a group. Name: case-insensitive, then id. Badge expiry: soonest
+    /// first, identities without a badge last; ties in the default order.
+    pub fn order(self, a: &Identity, b: &Identity) -> std::cmp::Ordering {
+        use crate::core::identity::listing_order;
+        match self {
+            Self::Problems => listing_order(a, b),
+            Self::Name => a
+                .label()
+                .to_lowercase()
+                .cmp(&b.label().to_lowercase())
+                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| listing_order(a, b)),
+            Self::Expiry => {
+                let exp = |i: &Identity| i.badge.as_ref().map(|b| b.expires_at);
+                match (exp(a), exp(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+                .then_with(|| listing_order(a, b))
+            }
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Problems => "problems first",
@@ -252,20 +277,26 @@ impl Model {
         .any(|s| s.to_lowercase().contains(&f))
     }
 
-    /// Identities in display order: by group, then within each group in the one listing
-    /// order every command uses (problems first, then by name).
+    /// Identities in display order: by group, then within each group in the chosen order —
+    /// by default the one listing order every command uses (problems first, then by name).
     pub fn visible(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.identities.len())
             .filter(|&n| self.matches(&self.identities[n]))
             .collect();
+        let sort = self.sort;
         idx.sort_by(|&a, &b| {
             let (a, b) = (&self.identities[a], &self.identities[b]);
-            group(a)
-                .0
-                .cmp(&group(b).0)
-                .then_with(|| crate::core::identity::listing_order(a, b))
+            group(a).0.cmp(&group(b).0).then_with(|| sort.order(a, b))
         });
         idx
+    }
+
+    /// The row of the identity `key` names (id, kind, source), if it is visible.
+    pub fn position_of(&self, key: &(String, Kind, Source)) -> Option<usize> {
+        self.visible().iter().position(|&n| {
+            let i = &self.identities[n];
+            i.id == key.0 && i.kind == key.1 && i.source == key.2
+        })
     }
 
     pub fn rows(&self) -> Vec<Row> {

@@ -215,9 +215,11 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::End) => select(m, n.saturating_sub(1)),
         Some(Action::Filter) => m.filtering = true,
         Some(Action::Sort) => {
+            // The highlight stays on the same identity, wherever the new order puts it.
+            let keep = m.current().map(|i| (i.id.clone(), i.kind, i.source));
             m.sort = m.sort.next();
             m.toast = Some(format!("Sorted by {}", m.sort.label()));
-            m.selected = 0;
+            m.selected = keep.and_then(|k| m.position_of(&k)).unwrap_or(0);
         }
         Some(Action::SwitchPane) => {
             m.focus = if m.focus == Pane::List {
@@ -748,6 +750,60 @@ mod tests {
                 mode: Mode::Emergency
             }]
         );
+    }
+
+    /// `s` really reorders each group, and the highlight stays on the same identity.
+    #[test]
+    fn sort_modes_reorder_and_keep_the_selection() {
+        let mut m = model();
+        let badge = |exp: i64| crate::core::identity::BadgeInfo {
+            jti: "j".into(),
+            iss: "i".into(),
+            sub: "s".into(),
+            trust_level: None,
+            ial: None,
+            issued_at: 0,
+            expires_at: exp,
+            state: crate::core::badge::BadgeState::Valid,
+            reason: None,
+        };
+        m.identities = vec![
+            ident("beta", Kind::Agent, Source::Disk),
+            ident("alpha", Kind::Agent, Source::Disk),
+            ident("gamma", Kind::Agent, Source::Disk),
+        ];
+        m.identities[0].badge = Some(badge(500));
+        m.identities[2].badge = Some(badge(100));
+        m.identities[2]
+            .problems
+            .push(crate::core::identity::Problem::warning(
+                crate::core::identity::Code::Leftover,
+                "m",
+                "f",
+            ));
+        let order = |m: &Model| -> Vec<String> {
+            m.visible()
+                .iter()
+                .map(|&n| m.identities[n].id.clone())
+                .collect()
+        };
+        assert_eq!(order(&m), ["gamma", "alpha", "beta"], "problems first");
+        // Highlight alpha, then cycle: name, then badge expiry, then back.
+        update(&mut m, press(KeyCode::Down));
+        assert_eq!(m.current().unwrap().id, "alpha");
+        update(&mut m, press(KeyCode::Char('s')));
+        assert_eq!(order(&m), ["alpha", "beta", "gamma"], "by name");
+        assert_eq!(m.current().unwrap().id, "alpha");
+        update(&mut m, press(KeyCode::Char('s')));
+        assert_eq!(
+            order(&m),
+            ["gamma", "beta", "alpha"],
+            "soonest expiry first"
+        );
+        assert_eq!(m.current().unwrap().id, "alpha");
+        update(&mut m, press(KeyCode::Char('s')));
+        assert_eq!(order(&m), ["gamma", "alpha", "beta"]);
+        assert_eq!(m.current().unwrap().id, "alpha");
     }
 
     #[test]
