@@ -382,3 +382,40 @@ fn s_reorders_the_list_and_the_highlight_stays() {
     t.send(&["q"]);
     assert_restored(&h);
 }
+
+/// After `n` creates an identity, the highlight is on it (not on whatever row number was
+/// highlighted before), so the "press c to capture it" hint copies the new key.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn n_then_c_captures_the_new_identity() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed(&h);
+    let t = launch(&h, "follow", "");
+    t.wait_for("files-mcp", 10);
+    // Highlight the last row (files-mcp); the new agent will push it down by one.
+    t.send(&["End"]);
+    t.wait_for("┌ files-mcp", 5);
+    t.send(&["n"]);
+    t.wait_for("New identity", 5);
+    t.send(&["Tab"]);
+    t.type_text("aaa-new-agent");
+    t.send(&["Enter"]);
+    t.wait_for("Created agent aaa-new-agent", 10);
+    // The reload lists it; the highlight (the details pane's title) must be on it.
+    t.wait_for("┌ aaa-new-agent", 10);
+    t.send(&["c"]);
+    t.wait_for("Copy the key of", 5);
+    let screen = t.capture();
+    assert!(
+        screen.contains("Copy the key of aaa-new-agent"),
+        "the picker is for another identity:\n{screen}"
+    );
+    t.send(&["Escape", "q"]);
+    assert_restored(&h);
+}

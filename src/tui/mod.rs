@@ -339,7 +339,7 @@ fn generate(
     name: Option<String>,
     keyring: bool,
     register: bool,
-) -> Result<String, String> {
+) -> Result<(String, String), String> {
     let key = app::generate::fresh_key().map_err(|e| e.to_string())?;
     let id = match id {
         Some(i) => i,
@@ -351,10 +351,13 @@ fn generate(
         }
         let k = ctx.keyring().map_err(|e| e.to_string())?;
         app::keyring::generate(ctx, &k, kind, &id, &key).map_err(|e| e.to_string())?;
-        return Ok(format!(
-            "Created {} {id} in the OS keyring ({}) — press c to capture it",
-            kind.label(),
-            k.kind.as_str()
+        return Ok((
+            format!(
+                "Created {} {id} in the OS keyring ({}) — press c to capture it",
+                kind.label(),
+                k.kind.as_str()
+            ),
+            id,
         ));
     }
     let req = app::generate::GenerateRequest {
@@ -378,9 +381,13 @@ fn generate(
             .build()
             .map_err(|e| e.to_string())?;
         match rt.block_on(app::register::register(&client, found)) {
-            Ok(r) => msg = format!("{msg}; {}", r.message),
+            Ok(r) => {
+                msg = format!("{msg}; {}", r.message);
+                // Registering can rename an agent to the id the registry assigned.
+                return Ok((msg, r.id));
+            }
             Err(e) => msg = format!("{msg}; registering failed: {e}"),
         }
     }
-    Ok(msg)
+    Ok((msg, g.identity.id))
 }

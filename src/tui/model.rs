@@ -118,6 +118,8 @@ pub struct Model {
     pub filtering: bool,
     pub sort: SortBy,
     pub selected: usize,
+    /// An identity to highlight as soon as a reload lists it (one just created).
+    pub follow: Option<String>,
     pub focus: Pane,
     pub screen: Screen,
     pub checking: bool,
@@ -163,7 +165,8 @@ pub enum Msg {
         id: String,
         text: Result<Zeroizing<String>, String>,
     },
-    Generated(Result<String, String>),
+    /// The message, and the id of the identity that was created (to highlight it).
+    Generated(Result<(String, String), String>),
     /// What `f` repaired (a line for the status bar), or why it could not.
     Fixed(Result<String, String>),
     Planned(Result<Plan, String>),
@@ -243,6 +246,7 @@ impl Model {
             filtering: false,
             sort: SortBy::Problems,
             selected: 0,
+            follow: None,
             focus: Pane::List,
             screen: Screen::Main,
             checking: false,
@@ -292,6 +296,32 @@ impl Model {
     }
 
     /// The row of the identity `key` names (id, kind, source), if it is visible.
+    /// The key of the highlighted identity, to find it again after the list changes.
+    pub fn selection_key(&self) -> Option<(String, Kind, Source)> {
+        self.current().map(|i| (i.id.clone(), i.kind, i.source))
+    }
+
+    /// Highlights `follow` when it is listed (a just-created identity), else the identity
+    /// `kept` names, else keeps the row number within bounds.
+    pub fn reselect(&mut self, kept: Option<(String, Kind, Source)>) {
+        let visible = self.visible();
+        let follow = self.follow.take();
+        let pos = follow
+            .as_ref()
+            .and_then(|id| visible.iter().position(|&n| &self.identities[n].id == id))
+            .or_else(|| kept.and_then(|k| self.position_of(&k)));
+        match pos {
+            Some(p) => self.selected = p,
+            None => {
+                if follow.is_some() {
+                    // Not listed yet (a reload still to come): keep waiting for it.
+                    self.follow = follow;
+                }
+                self.selected = self.selected.min(visible.len().saturating_sub(1));
+            }
+        }
+    }
+
     pub fn position_of(&self, key: &(String, Kind, Source)) -> Option<usize> {
         self.visible().iter().position(|&n| {
             let i = &self.identities[n];

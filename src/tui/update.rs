@@ -36,9 +36,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Loaded { identities, notes } => {
+            // The highlight follows the identity, not the row number, across every reload.
+            let kept = m.selection_key();
             m.identities = identities;
             m.notes = notes;
-            clamp(m);
+            m.reselect(kept);
             Vec::new()
         }
         Msg::CheckedOne(i) => {
@@ -53,9 +55,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Checked(ids) => {
+            let kept = m.selection_key();
             m.identities = ids;
             m.checking = false;
-            clamp(m);
+            m.reselect(kept);
             Vec::new()
         }
         Msg::ExportText { id, format, text } => {
@@ -109,9 +112,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Generated(r) => {
             match r {
-                Ok(s) => {
+                Ok((s, id)) => {
                     m.toast = Some(s);
                     m.screen = Screen::Main;
+                    m.follow = Some(id);
                     return vec![Effect::Reload];
                 }
                 Err(e) => {
@@ -681,7 +685,10 @@ mod tests {
                 register: false
             }]
         );
-        let fx = update(&mut m, Msg::Generated(Ok("Created".into())));
+        let fx = update(
+            &mut m,
+            Msg::Generated(Ok(("Created".into(), "alpha".into()))),
+        );
         assert_eq!(fx, vec![Effect::Reload]);
     }
 
@@ -750,6 +757,39 @@ mod tests {
                 mode: Mode::Emergency
             }]
         );
+    }
+
+    /// A reload that changes the rows keeps the highlight on the same identity; a created
+    /// identity is highlighted once a reload lists it.
+    #[test]
+    fn selection_follows_the_identity_across_reloads() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Down));
+        assert_eq!(m.current().unwrap().id, "beta");
+        let mut ids = vec![
+            ident("aaa", Kind::Agent, Source::Disk),
+            ident("beta", Kind::Agent, Source::Disk),
+            ident("alpha", Kind::Agent, Source::Disk),
+            ident("srv", Kind::McpServer, Source::Disk),
+        ];
+        update(
+            &mut m,
+            Msg::Loaded {
+                identities: ids.clone(),
+                notes: Vec::new(),
+            },
+        );
+        assert_eq!(m.current().unwrap().id, "beta", "not the old row number");
+        update(&mut m, Msg::Generated(Ok(("Created".into(), "new".into()))));
+        ids.push(ident("new", Kind::Agent, Source::Disk));
+        update(
+            &mut m,
+            Msg::Loaded {
+                identities: ids,
+                notes: Vec::new(),
+            },
+        );
+        assert_eq!(m.current().unwrap().id, "new");
     }
 
     /// `s` really reorders each group, and the highlight stays on the same identity.
