@@ -419,3 +419,30 @@ fn n_then_c_captures_the_new_identity() {
     t.send(&["Escape", "q"]);
     assert_restored(&h);
 }
+
+/// Esc backs out but never ends the session (q does); the header counts "1 identity".
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn esc_never_quits_and_one_identity_is_singular() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server", "--id", "solo-mcp"])
+            .status
+            .success()
+    );
+    let t = launch(&h, "esc", "");
+    let screen = t.wait_for("solo-mcp", 10);
+    assert!(screen.contains("─ 1 identity ─"), "{screen}");
+    t.send(&["Escape", "Escape"]);
+    t.wait_for("q quits", 5);
+    assert!(!h.path().join("exit.txt").exists(), "Esc ended the session");
+    t.send(&["q"]);
+    assert_eq!(wait_file(&h.path().join("exit.txt"), 10).trim(), "exit=0");
+    assert_restored(&h);
+}

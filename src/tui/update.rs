@@ -243,9 +243,13 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
                 m.focus = Pane::List;
                 m.revealed = None;
             } else if !m.filter.is_empty() {
+                // The highlight stays where it was, now among all identities.
+                let kept = m.selection_key();
                 m.filter.clear();
+                m.reselect(kept);
             } else {
-                m.quit = true;
+                // Esc only ever backs out; ending the session is q's job (or Ctrl-C).
+                m.toast = Some("Nothing to close — q quits".into());
             }
         }
         Some(Action::Refresh) => {
@@ -757,6 +761,23 @@ mod tests {
                 mode: Mode::Emergency
             }]
         );
+    }
+
+    /// Esc backs out (details, then the filter, keeping the highlight) and never quits.
+    #[test]
+    fn esc_never_quits_and_clearing_the_filter_keeps_the_highlight() {
+        let mut m = model();
+        m.filter = "srv".into();
+        assert_eq!(m.current().unwrap().id, "srv");
+        update(&mut m, press(KeyCode::Esc));
+        assert!(m.filter.is_empty());
+        assert_eq!(m.current().unwrap().id, "srv", "not the first row");
+        update(&mut m, press(KeyCode::Esc));
+        update(&mut m, press(KeyCode::Esc));
+        assert!(!m.quit);
+        assert!(m.toast.as_deref().unwrap().contains("q quits"));
+        update(&mut m, press(KeyCode::Char('q')));
+        assert!(m.quit);
     }
 
     /// A reload that changes the rows keeps the highlight on the same identity; a created

@@ -87,10 +87,13 @@ fn notes(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
 
 fn header(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     let text = format!(
-        " capiscio-tui ─ {} ─ registry: {} ─ {} identities ─ {} need attention",
+        " capiscio-tui ─ {} ─ registry: {} ─ {} ─ {} need attention",
         m.home,
         m.registry,
-        m.identities.len(),
+        match m.identities.len() {
+            1 => "1 identity".to_string(),
+            n => format!("{n} identities"),
+        },
         m.attention()
     );
     f.render_widget(
