@@ -6,7 +6,7 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 const A: &str = "a1";
@@ -30,34 +30,11 @@ fn edit_journal(h: &Home, id: &str, f: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(&p, serde_json::to_string_pretty(&j).unwrap()).unwrap();
 }
 
-fn mkfifo(p: &Path) {
-    let _ = std::fs::remove_file(p);
-    let st = Command::new("mkfifo").arg(p).status().unwrap();
-    assert!(st.success());
-}
-
 /// Runs the binary; returns None when it is still running after `secs` (it is killed).
 fn run_within(h: &Home, args: &[&str], secs: u64) -> Option<std::process::Output> {
-    let mut child = h
-        .cmd()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return Some(child.wait_with_output().unwrap());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut cmd = h.cmd();
+    cmd.args(args);
+    output_within(cmd, Duration::from_secs(secs))
 }
 
 fn tree(dir: &Path) -> Vec<String> {

@@ -8,9 +8,8 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -28,56 +27,22 @@ fn bin() -> PathBuf {
 /// Runs the binary in `home` and fails the test if it has not exited by the deadline
 /// (killing it first, so a hang never outlives the test).
 fn run(home: &Home, args: &[&str]) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .current_dir(home.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`capiscio-tui {}` hung (killed after {DEADLINE:?})",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+        .current_dir(home.path());
+    output_within(cmd, DEADLINE).unwrap_or_else(|| {
+        panic!(
+            "`capiscio-tui {}` hung (killed after {DEADLINE:?})",
+            args.join(" ")
+        )
+    })
 }
 
 fn text(o: &Output) -> String {
     format!("{}{}", stdout(o), stderr(o))
-}
-
-fn mkfifo(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let ok = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(ok.success(), "mkfifo {}", path.display());
 }
 
 /// A healthy agent and a healthy MCP server.
