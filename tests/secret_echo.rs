@@ -425,5 +425,6 @@ fn a_key_pasted_as_an_argument_is_not_echoed_by_the_usage_error() {
             assert!(!text.contains(s), "echoed: {text}");
         }
         assert!(text.contains("not shown"), "{text}");
+        assert!(!text.contains('\u{1b}'), "colour codes on a pipe: {text:?}");
     }
 }

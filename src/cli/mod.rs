@@ -713,7 +713,13 @@ fn copy(
     exported: &app::export::Exported,
     format: crate::core::export::Format,
 ) -> Result<ExitCode> {
-    let what = format!("{} for {}", format.as_str(), exported.identity.label());
+    // Only the format and the identity's label are ever printed; the key goes to the
+    // clipboard (or the OSC 52 sequence) alone. The label is file data: made inert.
+    let what = format!(
+        "{} for {}",
+        format.as_str(),
+        crate::core::text::printable(exported.identity.label())
+    );
     if crate::clipboard::should_use_osc52() {
         if !std::io::stdout().is_terminal() {
             bail!(
