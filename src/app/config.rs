@@ -202,16 +202,8 @@ fn name_of<T: ValueEnum>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// What the command line said (`None` = flag not given).
-#[derive(Debug, Clone, Default)]
-pub struct Flags {
-    pub server_url: Option<String>,
-    pub registry_timeout: Option<u64>,
-    pub concurrency: Option<u16>,
-    pub clear_after: Option<u64>,
-    pub theme: Option<ThemeName>,
-    pub keyring: Option<Choice>,
-}
+/// What the command line said (`None` = flag not given): the same settings as the file.
+pub type Flags = FileConfig;
 
 /// Every setting the config file may hold, resolved flag > env > config > default.
 #[derive(Debug, Clone)]

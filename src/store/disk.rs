@@ -450,6 +450,33 @@ pub fn untraversable(dir: &Path) -> Option<std::io::Error> {
         .filter(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
+/// Opens an identity directory and reads its private key file (absent = `NotFound`). A
+/// directory that cannot be opened, or is shut (the key read was denied and the
+/// directory cannot be traversed), is the one `unreadable` identity instead.
+#[allow(clippy::type_complexity)]
+fn open_with_private(
+    dir: &Path,
+    id: &str,
+    kind: Kind,
+    parent: Option<&Parent>,
+) -> Result<(Files, Result<zeroize::Zeroizing<String>, ReadError>), Box<Found>> {
+    let private = match kind {
+        Kind::Agent => AGENT_PRIVATE,
+        Kind::McpServer => SERVER_PRIVATE,
+    };
+    let mut fs =
+        Files::open(dir, parent).map_err(|e| Box::new(unreadable_dir(dir, id, kind, &e)))?;
+    let private_text = fs.read(private).unwrap_or_else(|| {
+        Err(ReadError::NotFound {
+            path: dir.join(private),
+        })
+    });
+    if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
+        return Err(Box::new(unreadable_dir(dir, id, kind, &err)));
+    }
+    Ok((fs, private_text))
+}
+
 fn unreadable_dir(dir: &Path, id: &str, kind: Kind, err: &std::io::Error) -> Found {
     Found {
         identity: Identity {
@@ -501,18 +528,10 @@ pub fn inspect_agent_in(
     now: i64,
     parent: Option<&Parent>,
 ) -> Found {
-    let mut fs = match Files::open(dir, parent) {
-        Ok(f) => f,
-        Err(e) => return unreadable_dir(dir, id, Kind::Agent, &e),
+    let (mut fs, private_text) = match open_with_private(dir, id, Kind::Agent, parent) {
+        Ok(opened) => opened,
+        Err(found) => return *found,
     };
-    let private_text = fs.read(AGENT_PRIVATE).unwrap_or_else(|| {
-        Err(ReadError::NotFound {
-            path: dir.join(AGENT_PRIVATE),
-        })
-    });
-    if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
-        return unreadable_dir(dir, id, Kind::Agent, &err);
-    }
     let mut problems = Vec::new();
     let keyring_marker = read_marker(&mut fs, &mut problems);
     let private = match private_text {
@@ -805,18 +824,10 @@ pub fn inspect_server(dir: &Path, dir_name: &str) -> Found {
 
 /// [`inspect_server`] with the hidden names of the parent directory at hand.
 pub fn inspect_server_in(dir: &Path, dir_name: &str, parent: Option<&Parent>) -> Found {
-    let mut fs = match Files::open(dir, parent) {
-        Ok(f) => f,
-        Err(e) => return unreadable_dir(dir, dir_name, Kind::McpServer, &e),
+    let (mut fs, private_text) = match open_with_private(dir, dir_name, Kind::McpServer, parent) {
+        Ok(opened) => opened,
+        Err(found) => return *found,
     };
-    let private_text = fs.read(SERVER_PRIVATE).unwrap_or_else(|| {
-        Err(ReadError::NotFound {
-            path: dir.join(SERVER_PRIVATE),
-        })
-    });
-    if let Some(err) = denied(&private_text).then(|| untraversable(dir)).flatten() {
-        return unreadable_dir(dir, dir_name, Kind::McpServer, &err);
-    }
     let mut problems = Vec::new();
     let keyring_marker = read_marker(&mut fs, &mut problems);
     let resolved = match fs.read(RESOLVED_ID) {
