@@ -42,6 +42,50 @@ pub fn osc52_sequence(text: &str) -> Zeroizing<String> {
     ))
 }
 
+/// Opens the system clipboard. With WAYLAND_DISPLAY set, arboard tries the Wayland
+/// data-control protocol first (the session's own clipboard, even when XWayland also sets
+/// DISPLAY; a paste from a Wayland app would not see an X11 selection reliably) and falls
+/// back to X11 when the compositor offers none or cannot be reached.
+fn open_system() -> Result<arboard::Clipboard, String> {
+    arboard::Clipboard::new().map_err(|e| why_no_system_clipboard(&e))
+}
+
+/// arboard reports only the last backend's error (X11's); name both, so a broken Wayland
+/// session does not read like an X11 problem.
+fn why_no_system_clipboard(e: &arboard::Error) -> String {
+    let var = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty());
+    let shown = |s: &str| crate::core::text::printable(s).into_owned();
+    let wayland = match var("WAYLAND_DISPLAY") {
+        None => "WAYLAND_DISPLAY is not set".to_string(),
+        Some(w) => {
+            let socket = match var("XDG_RUNTIME_DIR") {
+                _ if w.starts_with('/') => Some(std::path::PathBuf::from(&w)),
+                Some(run) => Some(std::path::Path::new(&run).join(&w)),
+                None => None,
+            };
+            if socket.is_some_and(|s| s.exists()) {
+                format!(
+                    "the Wayland compositor ({}) offers no data-control clipboard or refused it",
+                    shown(&w)
+                )
+            } else {
+                format!("no Wayland compositor at WAYLAND_DISPLAY={}", shown(&w))
+            }
+        }
+    };
+    let x11 = match var("DISPLAY") {
+        None => "DISPLAY is not set".to_string(),
+        Some(d) => format!("X11 ({}): {e}", shown(&d)),
+    };
+    format!("no system clipboard: {wayland}; {x11}")
+}
+
+/// Excluded from clipboard history: arboard offers the KDE hint MIME type
+/// `x-kde-passwordManagerHint` = `secret` beside the text, on X11 and on Wayland alike.
+/// Wayland's data-control protocol has no history flag of its own, so the hint is all
+/// there is: managers that honour it skip the text (Klipper; `wl-paste --watch` scripts,
+/// which a recent wl-clipboard tells with CLIPBOARD_STATE=sensitive), and a manager that
+/// ignores it may store it.
 fn set_text(cb: &mut arboard::Clipboard, text: &str) -> Result<(), arboard::Error> {
     #[cfg(target_os = "linux")]
     {
@@ -73,7 +117,7 @@ impl Clipboard {
                 osc52: true,
             };
         }
-        match arboard::Clipboard::new() {
+        match open_system() {
             Ok(h) => Self {
                 handle: Some(h),
                 unavailable: None,
@@ -82,7 +126,7 @@ impl Clipboard {
             },
             Err(e) => Self {
                 handle: None,
-                unavailable: Some(e.to_string()),
+                unavailable: Some(e),
                 ours: None,
                 osc52: false,
             },
@@ -210,16 +254,26 @@ pub fn hold(clear_after: Option<Duration>) -> i32 {
         println!("error: cannot read the text to copy");
         return 1;
     }
-    let mut cb = match arboard::Clipboard::new() {
+    let mut cb = match open_system() {
         Ok(c) => c,
         Err(e) => {
-            println!("error: no clipboard: {e}");
+            println!("error: {e}");
             return 1;
         }
     };
     if let Err(e) = set_text(&mut cb, &text) {
         println!("error: {e}");
         return 1;
+    }
+    // On Wayland the text is offered from a thread whose request may not have reached the
+    // compositor yet: say "ok" (and let the caller exit) only once a paste would get it.
+    let settle = Instant::now() + Duration::from_secs(2);
+    while !holds(&mut cb, &text) {
+        if Instant::now() >= settle {
+            println!("error: the clipboard did not take the text");
+            return 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
     println!("ok");
     let _ = std::io::stdout().flush();
@@ -231,23 +285,20 @@ pub fn hold(clear_after: Option<Duration>) -> i32 {
             break;
         }
         std::thread::sleep((deadline - now).min(Duration::from_millis(250)));
-        if cb
-            .get_text()
-            .map(|t| Zeroizing::new(t) != text)
-            .unwrap_or(true)
-        {
+        if !holds(&mut cb, &text) {
             return 0;
         }
     }
-    if clear_after.is_some()
-        && cb
-            .get_text()
-            .map(|t| Zeroizing::new(t) == text)
-            .unwrap_or(false)
-    {
+    if clear_after.is_some() && holds(&mut cb, &text) {
         let _ = cb.clear();
     }
     0
+}
+
+fn holds(cb: &mut arboard::Clipboard, text: &str) -> bool {
+    cb.get_text()
+        .map(|t| Zeroizing::new(t).as_str() == text)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
