@@ -23,6 +23,7 @@ fn main() {
         "CAPISCIO_TUI_TEST_KEYRING",
         "CAPISCIO_TUI_TEST_TUI",
         "CAPISCIO_TUI_TEST_X",
+        "CAPISCIO_TUI_TEST_WAYLAND",
         "DISPLAY",
         "CI",
         "CAPISCIO_TUI_REQUIRE_STRACE",
@@ -44,6 +45,13 @@ fn main() {
         (
             "capiscio_test_x",
             set("CAPISCIO_TUI_TEST_X") || (set("DISPLAY") && runs("xclip", "-version")),
+        ),
+        // The Wayland clipboard: on request, or with sway and wl-clipboard at build time (the
+        // tests start their own headless compositor).
+        (
+            "capiscio_test_wayland",
+            set("CAPISCIO_TUI_TEST_WAYLAND")
+                || (runs("sway", "--version") && runs("wl-paste", "--version")),
         ),
     ];
     // Fault injection from outside the process (kills at every system call, a full disk,

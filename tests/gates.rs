@@ -1,7 +1,8 @@
 //! Tests that need something a plain `cargo test` may not have (the Python SDKs, a real
-//! keyring, tmux, an X display) must say so: each is `ignored` with the variable that
-//! enables it unless `build.rs` switched its group on, so none reports "ok" without
-//! having run. This walks the test sources and holds every gated test to that.
+//! keyring, tmux, an X display, a Wayland compositor) must say so: each is `ignored` with
+//! the variable that enables it unless `build.rs` switched its group on, so none reports
+//! "ok" without having run. This walks the test sources and holds every gated test to
+//! that.
 
 use std::path::Path;
 
