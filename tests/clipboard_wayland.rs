@@ -401,7 +401,7 @@ fn wayland_is_chosen_over_x11_when_both_are_set() {
         "jwk",
         "--copy",
         "--clear-after",
-        "30",
+        "5",
     ]);
     let out = output_within(c, Duration::from_secs(20)).expect("export --copy hung");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -518,4 +518,40 @@ fn tui_clear_at_the_deadline_spares_the_users_own_copy() {
     t.send(&["q"]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(sway.paste().as_deref(), Some("copied meanwhile"));
+}
+
+/// The UI's copy when neither clipboard opens: the status bar says why.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it or set CAPISCIO_TUI_TEST_TUI=1"
+)]
+fn tui_says_why_when_no_clipboard_opens() {
+    if !Tmux::available() {
+        assert!(std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none());
+        return;
+    }
+    let h = Home::new();
+    agent(&h, "w-agent");
+    let runtime = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let t = Tmux::start(
+        "wayland-none",
+        160,
+        30,
+        &format!(
+            "env -u DISPLAY -u SSH_TTY -u SSH_CONNECTION XDG_RUNTIME_DIR={} \
+             WAYLAND_DISPLAY=wayland-9 HOME={} TERM=xterm-256color {bin}; sleep 30",
+            runtime.path().display(),
+            h.path().display()
+        ),
+    );
+    t.wait_for("w-agent", 10);
+    t.send(&["c"]);
+    t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
+    t.send(&["Enter"]);
+    t.wait_for(
+        "no system clipboard: no Wayland compositor at WAYLAND_DISPLAY=wayland-9;",
+        5,
+    );
 }
