@@ -555,3 +555,42 @@ fn tui_says_why_when_no_clipboard_opens() {
         5,
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_wayland),
+    ignore = "needs sway and wl-clipboard: set CAPISCIO_TUI_TEST_WAYLAND=1 (apt-get install sway wl-clipboard)"
+)]
+fn tui_clears_its_copy_at_the_deadline_while_open() {
+    if !enabled() || !Tmux::available() {
+        return;
+    }
+    let sway = Sway::start();
+    let h = Home::new();
+    let expected = agent(&h, "w-agent");
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let t = Tmux::start(
+        "wayland-open",
+        110,
+        30,
+        &format!(
+            "env -u DISPLAY -u SSH_TTY -u SSH_CONNECTION XDG_RUNTIME_DIR={} WAYLAND_DISPLAY={} \
+             HOME={} TERM=xterm-256color {bin} --clear-after 2; sleep 30",
+            sway.runtime().display(),
+            sway.display,
+            h.path().display()
+        ),
+    );
+    t.wait_for("w-agent", 10);
+    t.send(&["c"]);
+    t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
+    t.send(&["Enter"]);
+    t.wait_for("Copied env for w-agent", 5);
+    assert_eq!(sway.paste().as_deref(), Some(expected.as_str()));
+    assert_eq!(paste_until(&sway, None, 6), None, "cleared by the open UI");
+    assert!(
+        t.capture().contains("w-agent"),
+        "the UI is still running: {}",
+        t.capture()
+    );
+}
