@@ -69,7 +69,15 @@ pub fn cell(s: &str, cols: usize) -> String {
 /// Breaks `s` into lines of at most `cols` columns, at spaces where it can and inside a
 /// word only when the word alone is wider than a line. Never returns an empty list.
 pub fn wrap(s: &str, cols: usize) -> Vec<String> {
-    let cols = cols.max(1);
+    wrap_hanging(s, cols, cols)
+}
+
+/// As [`wrap`], with the first line `first` columns wide and the others `rest` (the
+/// caller indents them: a hanging indent).
+pub fn wrap_hanging(s: &str, first: usize, rest: usize) -> Vec<String> {
+    let first = first.max(1);
+    let rest = rest.max(1);
+    let mut cols = first;
     let mut lines = Vec::new();
     // Leading spaces are an indent the caller chose: kept on the first line.
     let body = s.trim_start_matches(' ');
@@ -89,13 +97,15 @@ pub fn wrap(s: &str, cols: usize) -> Vec<String> {
         if !line.trim_start().is_empty() {
             lines.push(std::mem::take(&mut line));
             used = 0;
+            cols = rest;
         }
         // A word wider than a line is split where the line ends.
         for c in word.chars() {
             let w = char_width(c);
-            if used + w > cols && !line.is_empty() {
+            if used + w > cols && !line.trim_start().is_empty() {
                 lines.push(std::mem::take(&mut line));
                 used = 0;
+                cols = rest;
             }
             line.push(c);
             used += w;
@@ -134,6 +144,8 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("", 4), [""]);
         assert_eq!(wrap("  fix: chmod 600", 8), ["  fix:", "chmod", "600"]);
+        assert_eq!(wrap_hanging("ab cd ef", 5, 2), ["ab cd", "ef"]);
+        assert_eq!(wrap_hanging("abcdefgh", 5, 2), ["abcde", "fg", "h"]);
         for l in wrap(
             "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw is long",
             10,

@@ -269,27 +269,37 @@ pub fn list(f: &mut Frame, r: Rect, m: &Model, t: &Theme, prev_offset: usize) ->
 fn kv(out: &mut Vec<Line<'static>>, k: &str, v: &str, style: Style, width: usize, hang: usize) {
     let key_style = Style::default().add_modifier(Modifier::BOLD);
     let value_w = width.saturating_sub(KEY_COL).max(8);
-    let first = text::wrap(v, value_w);
-    let mut rest_text = String::new();
-    let mut lines = first.into_iter();
-    let head = lines.next().unwrap_or_default();
-    for l in lines {
-        if !rest_text.is_empty() {
-            rest_text.push(' ');
-        }
-        rest_text.push_str(&l);
-    }
+    let indent = KEY_COL + hang;
+    let mut parts = text::wrap_hanging(v, value_w, width.saturating_sub(indent).max(8)).into_iter();
     out.push(Line::from(vec![
         Span::styled(text::cell(k, KEY_COL), key_style),
-        Span::styled(head, style),
+        Span::styled(parts.next().unwrap_or_default(), style),
     ]));
-    if rest_text.is_empty() {
-        return;
-    }
-    let indent = KEY_COL + hang;
-    for l in text::wrap(&rest_text, width.saturating_sub(indent).max(8)) {
+    for l in parts {
         out.push(Line::from(vec![
             Span::raw(" ".repeat(indent)),
+            Span::styled(l, style),
+        ]));
+    }
+}
+
+/// `v` from column `indent`, wrapped to `width`; continuation lines start at `hang`.
+fn hanging(
+    out: &mut Vec<Line<'static>>,
+    v: &str,
+    style: Style,
+    width: usize,
+    indent: usize,
+    hang: usize,
+) {
+    let parts = text::wrap_hanging(
+        v,
+        width.saturating_sub(indent).max(8),
+        width.saturating_sub(hang).max(8),
+    );
+    for (n, l) in parts.into_iter().enumerate() {
+        out.push(Line::from(vec![
+            Span::raw(" ".repeat(if n == 0 { indent } else { hang })),
             Span::styled(l, style),
         ]));
     }
@@ -443,7 +453,7 @@ pub fn detail_lines(i: &Identity, m: &Model, t: &Theme, width: usize) -> Vec<Lin
         _ if display::key_loadable(i) => kv(
             &mut lines,
             "Private key",
-            "••••••••••••••••••  (v reveal)",
+            "••••••••  (v reveal)",
             t.dim(),
             w,
             0,
@@ -460,27 +470,26 @@ pub fn detail_lines(i: &Identity, m: &Model, t: &Theme, width: usize) -> Vec<Lin
     if i.problems.is_empty() {
         kv(&mut lines, "Problems", "none", t.ok(), w, 0);
     } else {
-        for (n, p) in i.problems.iter().enumerate() {
+        // Problems get the pane's full width: they are the longest lines and the reason
+        // to look at the details at all.
+        lines.push(Line::from(Span::styled(
+            format!("Problems ({})", i.problems.len()),
+            Style::default().add_modifier(Modifier::BOLD),
+        )));
+        for p in &i.problems {
             let style = tone(Tone::of(Some(p.severity)), t);
-            kv(
-                &mut lines,
-                if n == 0 { "Problems" } else { "" },
-                &display::problem_text(p),
-                style,
-                w,
-                2,
-            );
+            hanging(&mut lines, &display::problem_text(p), style, w, 0, 2);
             let key_hint = if crate::app::fix::repairable(p.code) {
                 " (or press f)"
             } else {
                 ""
             };
-            kv(
+            hanging(
                 &mut lines,
-                "",
-                &format!("  {}{key_hint}", display::fix_text(p)),
+                &format!("{}{key_hint}", display::fix_text(p)),
                 t.dim(),
                 w,
+                2,
                 7,
             );
         }
@@ -515,8 +524,10 @@ pub fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme, scroll: u16) -> Dra
     let max = u16::try_from(lines.len().saturating_sub(height as usize)).unwrap_or(u16::MAX);
     let scroll = scroll.min(max);
     if max > 0 {
-        let hint = if scroll < max {
-            " ↓ more (Tab, then ↓/PgDn) "
+        let hint = if scroll < max && m.focus == Pane::Details {
+            " ↓ more (↓/PgDn) "
+        } else if scroll < max {
+            " ↓ more (Tab, then PgDn) "
         } else {
             " ↑ scrolled "
         };
