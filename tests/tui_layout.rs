@@ -316,3 +316,45 @@ fn need_attention_agrees_between_list_and_the_ui_for_a_warning_alone() {
     let header = screen.lines().next().unwrap();
     assert!(header.contains("1 identity ─ 1 need attention"), "{header}");
 }
+
+/// The CLI side of the same rule (no tmux needed): one warning is "1 need attention" in
+/// `list`, `status`, `doctor` and `doctor --json`, and one identity is never "1 identities".
+#[test]
+fn need_attention_and_identity_counts_in_the_cli() {
+    let h = Home::new();
+    generate(h.path(), &["--kind", "agent", "--id", "warn-agent"], &[]);
+    let list = stdout(&h.run(&["list"]));
+    assert!(list.contains("\n1 identity · 1 need attention"), "{list}");
+    let status = stdout(&h.run_env(
+        &["status"],
+        &[("CAPISCIO_SERVER_URL", "http://127.0.0.1:9")],
+    ));
+    assert!(status.contains("1 identity · 1 need attention"), "{status}");
+    let doctor = stdout(&h.run(&["doctor"]));
+    assert!(
+        doctor.contains("0 error(s), 1 warning(s) in 1 identity · 1 need attention."),
+        "{doctor}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&h.run(&["doctor", "--json"]).stdout).unwrap();
+    assert_eq!(json["attention"], 1, "{json:#}");
+    for text in [&list, &status, &doctor] {
+        assert!(!text.contains("1 identities"), "{text}");
+    }
+    // Healthy: singular, and nothing needs attention.
+    std::fs::remove_dir_all(h.agent_dir("warn-agent")).unwrap();
+    generate(
+        h.path(),
+        &[
+            "--kind",
+            "agent",
+            "--id",
+            "11111111-1111-4111-8111-111111111111",
+        ],
+        &[],
+    );
+    let doctor = stdout(&h.run(&["doctor"]));
+    assert!(doctor.contains("✔ No problems in 1 identity."), "{doctor}");
+    let list = stdout(&h.run(&["list"]));
+    assert!(list.contains("\n1 identity · 0 need attention"), "{list}");
+}
