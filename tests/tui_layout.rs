@@ -358,3 +358,117 @@ fn need_attention_and_identity_counts_in_the_cli() {
     let list = stdout(&h.run(&["list"]));
     assert!(list.contains("\n1 identity · 0 need attention"), "{list}");
 }
+
+const REG_KEY: &str = "sk_test_0123456789abcdefSECRET";
+
+/// A registered disk agent with a badge from the development registry; returns the jti.
+fn badged_agent(h: &Home, reg: &DevReg, n: u8, name: &str) -> (String, String) {
+    let id = format!("{n:02x}{n:02x}{n:02x}{n:02x}-0000-4000-8000-0000000000{n:02x}");
+    let key = capiscio_tui::core::key::KeyPair::from_seed(&[n; 32]);
+    capiscio_tui::store::disk::write_agent(
+        &h.agent_dir(&id),
+        &key,
+        Some(&format!(r#"{{"name":"{name}"}}"#)),
+    )
+    .unwrap();
+    let (code, _) = reg.post(
+        "/v1/sdk/agents",
+        &serde_json::json!({"id": id, "name": name, "status": "active"}).to_string(),
+        Some(REG_KEY),
+    );
+    assert_eq!(code, 201);
+    let env = [
+        ("CAPISCIO_SERVER_URL", reg.url.as_str()),
+        ("CAPISCIO_API_KEY", REG_KEY),
+    ];
+    let out = h.run_env(&["register", &id], &env);
+    assert!(out.status.success(), "register: {}", stderr(&out));
+    let out = h.run_env(&["badge", "request", &id, "--json"], &env);
+    assert!(out.status.success(), "badge request: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (id, v["jti"].as_str().unwrap().to_string())
+}
+
+/// A revoked or disabled badge is over, whatever its expiry says: `list` and the UI show
+/// the state without a countdown (a valid badge keeps its countdown).
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn revoked_and_disabled_badges_show_no_countdown() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let reg = DevReg::start(&["--api-key", REG_KEY]);
+    let (_valid, _) = badged_agent(&h, &reg, 1, "valid-agent");
+    let (_revoked, jti) = badged_agent(&h, &reg, 2, "revoked-agent");
+    assert_eq!(
+        reg.post(&format!("/v1/badges/{jti}/revoke"), "{}", Some(REG_KEY))
+            .0,
+        200
+    );
+    let (disabled, _) = badged_agent(&h, &reg, 3, "disabled-agent");
+    assert_eq!(
+        reg.post(
+            &format!("/v1/agents/{disabled}/disable"),
+            r#"{"reason":"test"}"#,
+            Some(REG_KEY)
+        )
+        .0,
+        200
+    );
+    let env = [
+        ("CAPISCIO_SERVER_URL", reg.url.as_str()),
+        ("CAPISCIO_API_KEY", REG_KEY),
+    ];
+    let list = stdout(&h.run_env(&["list"], &env));
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{list}"))
+            .to_string()
+    };
+    // The word after the state is the next column (the registry's), not a countdown.
+    let after = |name: &str, state: &str| -> String {
+        let l = line(name);
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let at = words
+            .iter()
+            .position(|w| *w == state)
+            .unwrap_or_else(|| panic!("{l}"));
+        words.get(at + 1).copied().unwrap_or_default().to_string()
+    };
+    assert_eq!(after("revoked-agent", "revoked"), "active", "{list}");
+    assert_eq!(
+        after("disabled-agent", "agent-disabled"),
+        "disabled",
+        "{list}"
+    );
+    assert!(
+        after("valid-agent", "valid").starts_with(|c: char| c.is_ascii_digit()),
+        "a valid badge counts down: {list}"
+    );
+
+    let t = launch_at(
+        h.path(),
+        "ended",
+        120,
+        40,
+        &format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={REG_KEY}", reg.url),
+    );
+    let screen = t.wait_for("✖ revoked", 15);
+    t.wait_for("✖ agent-disabled", 5);
+    assert!(
+        screen.contains("✔ 4m") || screen.contains("✔ 5m"),
+        "{screen}"
+    );
+    // The details of the revoked badge: its state, no "expires in" countdown.
+    let row = row_of(&screen, "revoked-agent");
+    click(&t, 8, row);
+    let screen = t.wait_for("▶ ✖ revoked-agent", 5);
+    assert!(screen.contains("✖ revoked"), "{screen}");
+    assert!(!screen.contains("expires in"), "{screen}");
+    assert!(screen.contains("exp claim"), "{screen}");
+}
