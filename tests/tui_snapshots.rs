@@ -558,6 +558,7 @@ fn details_scroll_to_the_problems_at_80x24() {
     assert!(!top.contains("leftover"), "{top}");
     assert!(top.contains("↓ more"), "{top}");
     m.main.details_scroll = u16::MAX;
+    m.main.details_for = m.current().map(|i| i.id.clone());
     let bottom = render(&m, 80, 24);
     assert!(bottom.contains("leftover"), "{bottom}");
     assert!(bottom.contains("fix: remove it"), "{bottom}");

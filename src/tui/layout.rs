@@ -25,7 +25,21 @@ pub struct Drawn {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MainView {
     pub details_scroll: u16,
+    /// The identity `details_scroll` belongs to: another one (after a filter, a sort or
+    /// a reload moved the highlight) starts at the top.
+    pub details_for: Option<String>,
     pub drawn: Drawn,
+}
+
+impl MainView {
+    /// The scroll position for the details of `id`.
+    pub fn scroll_for(&self, id: &str) -> u16 {
+        if self.details_for.as_deref() == Some(id) {
+            self.details_scroll
+        } else {
+            0
+        }
+    }
 }
 
 fn contains(r: Rect, col: u16, row: u16) -> bool {
@@ -258,6 +272,7 @@ mod tests {
                 )
             })
             .collect();
+        m.identities[1].problems = m.identities[0].problems.clone();
         draw(&mut m, 80, 24);
         update(&mut m, key(KeyCode::Tab));
         assert_eq!(m.focus, Pane::Details);
@@ -279,5 +294,11 @@ mod tests {
         assert_eq!(m.main.details_scroll, 0);
         update(&mut m, key(KeyCode::PageDown));
         assert!(m.main.details_scroll > 1);
+        // Another identity (here through the filter) starts at the top.
+        update(&mut m, key(KeyCode::Char('/')));
+        update(&mut m, key(KeyCode::Char('1')));
+        assert_eq!(m.current().unwrap().id, "id-01");
+        let screen = draw(&mut m, 80, 24);
+        assert!(screen.contains("Kind        agent"), "{screen}");
     }
 }

@@ -497,9 +497,9 @@ pub fn detail_lines(i: &Identity, m: &Model, t: &Theme, width: usize) -> Vec<Lin
     lines
 }
 
-/// Draws the details pane scrolled by `scroll` (clamped); returns the pane, its text
+/// Draws the details pane at its scroll position (clamped); returns the pane, its text
 /// height and the furthest it can scroll.
-pub fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme, scroll: u16) -> Drawn {
+pub fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) -> Drawn {
     let border = if m.focus == Pane::Details {
         t.accent()
     } else {
@@ -522,7 +522,7 @@ pub fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme, scroll: u16) -> Dra
     let lines = detail_lines(i, m, t, inner.width as usize);
     let height = inner.height;
     let max = u16::try_from(lines.len().saturating_sub(height as usize)).unwrap_or(u16::MAX);
-    let scroll = scroll.min(max);
+    let scroll = m.main.scroll_for(&i.id).min(max);
     if max > 0 {
         let hint = if scroll < max && m.focus == Pane::Details {
             " ↓ more (↓/PgDn) "

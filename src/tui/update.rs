@@ -184,9 +184,13 @@ fn move_selection(m: &mut Model, delta: isize) {
 
 /// Scrolls the details pane, within what the last frame says there is to see.
 fn scroll_details(m: &mut Model, delta: i32) {
+    let Some(id) = m.current().map(|i| i.id.clone()) else {
+        return;
+    };
     let max = i32::from(m.main.drawn.details_max);
-    let to = (i32::from(m.main.details_scroll) + delta).clamp(0, max);
+    let to = (i32::from(m.main.scroll_for(&id)) + delta).clamp(0, max);
     m.main.details_scroll = u16::try_from(to).unwrap_or(0);
+    m.main.details_for = Some(id);
 }
 
 /// Rows a page key moves: what the pane shows, less one line of context.
@@ -244,8 +248,8 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::Down) if details => scroll_details(m, 1),
         Some(Action::PageUp) if details => scroll_details(m, -page_details),
         Some(Action::PageDown) if details => scroll_details(m, page_details),
-        Some(Action::Home) if details => m.main.details_scroll = 0,
-        Some(Action::End) if details => m.main.details_scroll = m.main.drawn.details_max,
+        Some(Action::Home) if details => scroll_details(m, i32::MIN / 2),
+        Some(Action::End) if details => scroll_details(m, i32::MAX / 2),
         Some(Action::Up) => select(m, m.selected.saturating_sub(1)),
         Some(Action::Down) => select(m, (m.selected + 1).min(n.saturating_sub(1))),
         Some(Action::PageUp) => move_selection(m, -(page_list as isize)),

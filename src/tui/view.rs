@@ -51,7 +51,7 @@ pub fn frame(f: &mut Frame, m: &Model, t: &Theme) -> Drawn {
         .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
         .split(rows[2]);
     let list = main_view::list(f, body[0], m, t, m.main.drawn.list_offset);
-    let details = main_view::details(f, body[1], m, t, m.main.details_scroll);
+    let details = main_view::details(f, body[1], m, t);
     main_view::footer(f, rows[3], m, t);
     match &m.screen {
         Screen::Main => {}
