@@ -450,6 +450,9 @@ fn revoked_and_disabled_badges_show_no_countdown() {
         after("valid-agent", "valid").starts_with(|c: char| c.is_ascii_digit()),
         "a valid badge counts down: {list}"
     );
+    let show = stdout(&h.run_env(&["show", "revoked-agent"], &env));
+    assert!(!show.contains("expires in"), "{show}");
+    assert!(show.contains("exp claim"), "{show}");
 
     let t = launch_at(
         h.path(),

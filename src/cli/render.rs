@@ -240,15 +240,17 @@ pub fn show(i: &Identity, now: i64) -> String {
                 "Badge",
                 &format!("{}{reason}{level_ial}", b.state.as_str()),
             );
-            row(
-                &mut out,
-                "",
-                &format!(
+            // A revoked or disabled badge is over whatever its expiry says: no countdown.
+            let expires = if crate::display::badge_cell(i, now).left.is_some() {
+                format!(
                     "expires {} ({})",
                     ids::relative(b.expires_at, now),
                     ids::rfc3339(b.expires_at)
-                ),
-            );
+                )
+            } else {
+                format!("exp claim {}", ids::rfc3339(b.expires_at))
+            };
+            row(&mut out, "", &expires);
             row(
                 &mut out,
                 "",
