@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod clipboard;
 pub mod core;
+pub mod display;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hardening;

@@ -99,7 +99,11 @@ fn model() -> Model {
         Kind::Agent,
         Source::Disk,
     );
-    search.badge = Some(badge(BadgeState::Expiring, 40));
+    // Under a fifth of its lifetime left: expiring.
+    search.badge = Some(BadgeInfo {
+        issued_at: NOW - 3600,
+        ..badge(BadgeState::Expiring, 40)
+    });
     let mut old = identity(
         3,
         "6d9e9b60-3f8e-4c77-9c50-3c4d5e6f7081",
@@ -467,4 +471,170 @@ fn svg(m: &Model, w: u16, h: u16) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The sizes the issue asks every main screen and dialog to be checked at.
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+/// An identity with many problems (and a key that cannot be loaded): details must scroll.
+fn troubled(m: &mut Model) {
+    let mut bad = identity(
+        8,
+        "7e0f0c71-4a9f-4d88-8d61-4d5e6f708192",
+        Some("a-rather-long-agent-name-that-does-not-fit-at-eighty-columns"),
+        Kind::Agent,
+        Source::Disk,
+    );
+    bad.badge = Some(badge(BadgeState::Revoked, 3600));
+    bad.problems = vec![
+        Problem::error(
+            Code::MalformedKey,
+            "private.jwk: expected value at line 1 column 1",
+            "restore private.jwk from your secrets manager or a backup",
+        ),
+        Problem::error(
+            Code::InsecurePermissions,
+            "private.jwk is readable by other users (mode 0644)",
+            "chmod 600 /home/dev/.capiscio/keys/7e0f0c71-4a9f-4d88-8d61-4d5e6f708192/private.jwk",
+        ),
+        Problem::error(
+            Code::BadgeRevoked,
+            "the registry revoked badge 550e8400…",
+            "request a new badge: capiscio-tui badge request",
+        ),
+        Problem::warning(
+            Code::KidMismatch,
+            "private.jwk kid is missing",
+            "set kid to the key DID shown by `capiscio-tui show 7e0f0c71`",
+        ),
+        Problem::warning(
+            Code::Leftover,
+            "private.jwk.tmp-1234 is left over from an interrupted write",
+            "remove it once you have checked it holds nothing you need",
+        ),
+    ];
+    m.identities.push(bad);
+    m.selected = m
+        .visible()
+        .iter()
+        .position(|&n| m.identities[n].id.starts_with("7e0f0c71"))
+        .unwrap();
+    m.focus = Pane::Details;
+}
+
+#[test]
+fn main_screen_at_three_sizes() {
+    for (w, h) in SIZES {
+        let screen = render(&model(), w, h);
+        assert!(
+            screen.contains("7 identities ─ 4 need attention"),
+            "{screen}"
+        );
+        insta::assert_snapshot!(format!("main_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn details_with_many_problems_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = model();
+        troubled(&mut m);
+        let screen = render(&m, w, h);
+        assert!(
+            !screen.contains("(v reveal)"),
+            "a key that cannot load: {screen}"
+        );
+        insta::assert_snapshot!(format!("details_problems_{w}x{h}"), screen);
+    }
+}
+
+/// At 80×24 the Problems section is below the pane; scrolling brings it into view, and
+/// continuation lines hang under their value instead of starting at column 0.
+#[test]
+fn details_scroll_to_the_problems_at_80x24() {
+    let mut m = model();
+    troubled(&mut m);
+    let top = render(&m, 80, 24);
+    assert!(!top.contains("leftover"), "{top}");
+    assert!(top.contains("↓ more"), "{top}");
+    m.main.details_scroll = u16::MAX;
+    m.main.details_for = m.current().map(|i| i.id.clone());
+    let bottom = render(&m, 80, 24);
+    assert!(bottom.contains("leftover"), "{bottom}");
+    assert!(bottom.contains("fix: remove it"), "{bottom}");
+    // Continuation lines hang under their text: every line of the Problems section at
+    // the pane's edge starts a problem (a glyph), never the middle of a sentence.
+    // Scrolled to the end, the whole pane is the Problems section.
+    let section: Vec<&str> = bottom
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.contains('└'))
+        .collect();
+    assert!(section.len() > 5, "{bottom}");
+    for line in &section {
+        let pane: String = line.chars().skip(45).collect();
+        let first = pane.chars().next().unwrap_or(' ');
+        assert!(
+            matches!(first, ' ' | '✖' | '▲'),
+            "a wrapped line starts at the pane's edge: {line}\n{bottom}"
+        );
+    }
+    insta::assert_snapshot!("details_scrolled_80x24", bottom);
+}
+
+#[test]
+fn export_picker_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = model();
+        let k = key(1);
+        let text = capiscio_tui::core::export::render(
+            capiscio_tui::core::export::Format::Env,
+            &capiscio_tui::core::export::Request {
+                key: &k,
+                target: capiscio_tui::core::export::Target::Agent,
+                label: "billing-agent",
+            },
+        );
+        m.screen = Screen::Export(ExportState {
+            id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
+            selected: 0,
+            text: Some(Zeroizing::new(text.to_string())),
+            error: None,
+        });
+        insta::assert_snapshot!(format!("export_picker_{w}x{h}"), render(&m, w, h));
+    }
+}
+
+#[test]
+fn wizard_at_three_sizes() {
+    for (w, h) in SIZES {
+        let mut m = model();
+        m.screen = Screen::Rotate(Box::new(rotate_state(&m)));
+        insta::assert_snapshot!(format!("rotate_impact_{w}x{h}"), render(&m, w, h));
+    }
+}
+
+/// Every list row stays in its column: names are cut with `…`, nothing runs into the
+/// details pane, at every size.
+#[test]
+fn list_rows_never_spill_into_the_details() {
+    for (w, h) in SIZES {
+        let mut m = model();
+        troubled(&mut m);
+        m.focus = Pane::List;
+        let screen = render(&m, w, h);
+        let list_w = (w as usize * 55) / 100;
+        for line in screen.lines().skip(1) {
+            let chars: Vec<char> = line.chars().collect();
+            if chars.len() > list_w && chars.first() == Some(&'│') {
+                assert_eq!(chars[list_w - 1], '│', "row spills at {w}×{h}: {line}");
+            }
+        }
+        if w == 80 {
+            assert!(
+                screen.contains("a-rather-long-agent-name…") || screen.contains("…"),
+                "{screen}"
+            );
+        }
+    }
 }

@@ -1,74 +1,17 @@
 //! Human output. Wording mirrors the TUI; `--json` output is the serialised model.
 
 use crate::app::doctor::Report;
-use crate::core::identity::{Code, Identity, Problem, Severity, Source};
+use crate::core::identity::{Code, Identity, Problem};
 use crate::core::ids;
 use std::fmt::Write as _;
 
-/// One glyph for an identity's health; colour is never the only signal.
-pub fn health_glyph(i: &Identity) -> &'static str {
-    match i.worst() {
-        Some(Severity::Error) => "✖",
-        Some(Severity::Warning) => "▲",
-        None if i.source == Source::Env => "◆",
-        None => "●",
-    }
-}
+// The cells live in the shared display model; these names stay for existing callers.
+use crate::display::{fix_text, problem_codes, problem_text};
+pub use crate::display::{health_glyph, registry_cell, severity_glyph, short_did, short_id};
 
-fn severity_glyph(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "✖",
-        Severity::Warning => "▲",
-    }
-}
-
-/// Middle-shortened DID: method, first five and last three of the key part.
-pub fn short_did(did: &str) -> String {
-    let chars: Vec<char> = did.chars().collect();
-    if chars.len() <= 24 {
-        return did.to_string();
-    }
-    let prefix = if did.starts_with("did:key:") {
-        13
-    } else {
-        13.min(chars.len())
-    };
-    let head: String = chars[..prefix].iter().collect();
-    let tail: String = chars[chars.len() - 3..].iter().collect();
-    format!("{head}…{tail}")
-}
-
-/// UUIDs are long; eight characters identify one in a table.
-pub fn short_id(id: &str) -> String {
-    if id.chars().count() > 13 {
-        format!("{}…", id.chars().take(8).collect::<String>())
-    } else {
-        id.to_string()
-    }
-}
-
+/// `valid 4m 12s`, `expired exp`, `revoked`: the badge column of `list`.
 pub fn badge_cell(i: &Identity, now: i64) -> String {
-    match &i.badge {
-        None => "–".into(),
-        Some(b) if b.expires_at > now => {
-            format!("{} {}", b.state.as_str(), ids::duration(b.expires_at - now))
-        }
-        Some(b) => format!("{} exp", b.state.as_str()),
-    }
-}
-
-/// The registry's word on an identity, in one cell.
-pub fn registry_cell(i: &Identity) -> String {
-    match &i.registry {
-        None => "–".into(),
-        Some(r) => match (&r.error, r.registered, &r.status) {
-            (Some(e), _, _) => format!("error ({e})"),
-            (None, Some(false), _) => "not registered".into(),
-            (None, _, Some(s)) => s.clone(),
-            (None, Some(true), None) => "registered".into(),
-            (None, None, None) => "–".into(),
-        },
-    }
+    crate::display::badge_cell(i, now).words()
 }
 
 fn pad(s: &str, width: usize) -> String {
@@ -106,23 +49,13 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn problem_codes(i: &Identity) -> String {
-    let mut codes: Vec<&str> = i.problems.iter().map(|p| p.code.as_str()).collect();
-    codes.dedup();
-    if codes.is_empty() {
-        "–".into()
-    } else {
-        codes.join(",")
-    }
-}
-
 fn footer(out: &mut String, ids_: &[Identity], notes: &[Problem], hint: bool) {
-    let attention = crate::core::identity::attention(ids_);
+    let attention = crate::display::attention(ids_);
     let _ = writeln!(
         out,
-        "\n{} identities · {} need attention{}",
-        ids_.len(),
-        attention,
+        "\n{} · {}{}",
+        crate::display::identities(ids_.len()),
+        crate::display::need_attention(attention),
         if attention > 0 && hint {
             " · run `capiscio-tui doctor` for fixes"
         } else {
@@ -307,15 +240,17 @@ pub fn show(i: &Identity, now: i64) -> String {
                 "Badge",
                 &format!("{}{reason}{level_ial}", b.state.as_str()),
             );
-            row(
-                &mut out,
-                "",
-                &format!(
+            // A revoked or disabled badge is over whatever its expiry says: no countdown.
+            let expires = if crate::display::badge_cell(i, now).left.is_some() {
+                format!(
                     "expires {} ({})",
                     ids::relative(b.expires_at, now),
                     ids::rfc3339(b.expires_at)
-                ),
-            );
+                )
+            } else {
+                format!("exp claim {}", ids::rfc3339(b.expires_at))
+            };
+            row(&mut out, "", &expires);
             row(
                 &mut out,
                 "",
@@ -360,17 +295,8 @@ pub fn show(i: &Identity, now: i64) -> String {
     } else {
         for (n, p) in i.problems.iter().enumerate() {
             let label = if n == 0 { "Problems" } else { "" };
-            row(
-                &mut out,
-                label,
-                &format!(
-                    "{} {}: {}",
-                    severity_glyph(p.severity),
-                    p.code.as_str(),
-                    p.message
-                ),
-            );
-            row(&mut out, "", &format!("  fix: {}", p.fix));
+            row(&mut out, label, &problem_text(p));
+            row(&mut out, "", &format!("  {}", fix_text(p)));
         }
     }
     out
@@ -414,27 +340,20 @@ pub fn doctor(r: &Report) -> String {
     }
     push_notes(&mut out, &r.notes);
     if r.errors == 0 && r.warnings == 0 {
-        let _ = writeln!(out, "✔ No problems in {} identities.", r.identities_checked);
+        let _ = writeln!(
+            out,
+            "✔ No problems in {}.",
+            crate::display::identities(r.identities_checked)
+        );
     } else {
         let _ = writeln!(
             out,
-            "{} error(s), {} warning(s) in {} identities · {} need attention.",
-            r.errors, r.warnings, r.identities_checked, r.attention
+            "{} error(s), {} warning(s) in {} · {}.",
+            r.errors,
+            r.warnings,
+            crate::display::identities(r.identities_checked),
+            crate::display::need_attention(r.attention)
         );
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_dids() {
-        assert_eq!(
-            short_did("did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw"),
-            "did:key:z6Mkt…Msw"
-        );
-        assert_eq!(short_did("did:web:x"), "did:web:x");
-    }
 }

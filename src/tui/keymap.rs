@@ -22,6 +22,8 @@ pub enum Action {
     Help,
     Back,
     Quit,
+    PageUp,
+    PageDown,
 }
 
 pub struct Binding {
@@ -147,6 +149,18 @@ pub const BINDINGS: &[Binding] = &[
             (e.code == KeyCode::Char('q') && plain(e))
                 || (e.code == KeyCode::Char('c') && e.modifiers.contains(KeyModifiers::CONTROL))
         },
+    },
+    Binding {
+        keys: "PgUp",
+        action: Action::PageUp,
+        help: "a page up (list or details)",
+        matches: |e| e.code == KeyCode::PageUp,
+    },
+    Binding {
+        keys: "PgDn",
+        action: Action::PageDown,
+        help: "a page down (list or details)",
+        matches: |e| e.code == KeyCode::PageDown,
     },
 ];
 

@@ -4,6 +4,8 @@
 //! network: slow work runs on threads and comes back as messages.
 
 pub mod keymap;
+pub mod layout;
+pub mod main_view;
 pub mod model;
 pub mod theme;
 pub mod update;
@@ -71,7 +73,7 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
         model.checking = true;
         run_effect(&ctx, &tx, &mut clipboard, &mut model, Effect::CheckRegistry);
     }
-    terminal.draw(|f| view::draw(f, &model, &theme))?;
+    view::render(&mut terminal, &mut model, &theme)?;
     // Test hook, compiled into debug (test) builds only.
     #[cfg(debug_assertions)]
     if std::env::var_os("CAPISCIO_TUI_TEST_PANIC").is_some() {
@@ -126,7 +128,7 @@ fn event_loop(
         if model.quit {
             break;
         }
-        terminal.draw(|f| view::draw(f, model, theme))?;
+        view::render(terminal, model, theme)?;
     }
     Ok(())
 }

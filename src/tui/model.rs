@@ -134,6 +134,8 @@ pub struct Model {
     pub now: i64,
     pub clear_after: Option<u64>,
     pub mouse: bool,
+    /// The main screen's scroll positions and where the last frame drew things.
+    pub main: super::layout::MainView,
 }
 
 pub enum Msg {
@@ -260,6 +262,7 @@ impl Model {
             now,
             clear_after,
             mouse,
+            main: Default::default(),
         }
     }
 
@@ -350,6 +353,6 @@ impl Model {
     }
 
     pub fn attention(&self) -> usize {
-        crate::core::identity::attention(&self.identities)
+        crate::display::attention(&self.identities)
     }
 }

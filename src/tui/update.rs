@@ -166,9 +166,36 @@ fn clamp(m: &mut Model) {
 fn select(m: &mut Model, to: usize) {
     if to != m.selected {
         m.revealed = None;
+        m.main.details_scroll = 0;
     }
     m.selected = to;
     clamp(m);
+}
+
+/// Moves the highlight by `delta` rows of identities, within the list.
+fn move_selection(m: &mut Model, delta: isize) {
+    let n = m.visible().len();
+    let to = m
+        .selected
+        .saturating_add_signed(delta)
+        .min(n.saturating_sub(1));
+    select(m, to);
+}
+
+/// Scrolls the details pane, within what the last frame says there is to see.
+fn scroll_details(m: &mut Model, delta: i32) {
+    let Some(id) = m.current().map(|i| i.id.clone()) else {
+        return;
+    };
+    let max = i32::from(m.main.drawn.details_max);
+    let to = (i32::from(m.main.scroll_for(&id)) + delta).clamp(0, max);
+    m.main.details_scroll = u16::try_from(to).unwrap_or(0);
+    m.main.details_for = Some(id);
+}
+
+/// Rows a page key moves: what the pane shows, less one line of context.
+fn page(lines: u16) -> i32 {
+    i32::from(lines.saturating_sub(1).max(1))
 }
 
 fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
@@ -212,9 +239,21 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
     let n = m.visible().len();
     let id = m.current().map(|i| i.id.clone());
+    // With the details pane focused, the movement keys scroll it.
+    let details = m.focus == Pane::Details;
+    let page_details = page(m.main.drawn.details_height);
+    let page_list = page(m.main.drawn.list.height);
     match a {
+        Some(Action::Up) if details => scroll_details(m, -1),
+        Some(Action::Down) if details => scroll_details(m, 1),
+        Some(Action::PageUp) if details => scroll_details(m, -page_details),
+        Some(Action::PageDown) if details => scroll_details(m, page_details),
+        Some(Action::Home) if details => scroll_details(m, i32::MIN / 2),
+        Some(Action::End) if details => scroll_details(m, i32::MAX / 2),
         Some(Action::Up) => select(m, m.selected.saturating_sub(1)),
         Some(Action::Down) => select(m, (m.selected + 1).min(n.saturating_sub(1))),
+        Some(Action::PageUp) => move_selection(m, -(page_list as isize)),
+        Some(Action::PageDown) => move_selection(m, page_list as isize),
         Some(Action::Home) => select(m, 0),
         Some(Action::End) => select(m, n.saturating_sub(1)),
         Some(Action::Filter) => m.filtering = true,
@@ -264,6 +303,11 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::Reveal) => {
             if m.revealed.is_some() {
                 m.revealed = None;
+            } else if m
+                .current()
+                .is_some_and(|i| !crate::display::key_loadable(i))
+            {
+                m.toast = Some("This key cannot be loaded: its problems say why".into());
             } else if let Some(id) = id {
                 return vec![Effect::Reveal { id }];
             }
@@ -477,32 +521,36 @@ fn rotate_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Mouse: click selects a row, the wheel scrolls; the list starts two rows down.
+/// Mouse: a click selects the identity under the pointer, or focuses the details; the
+/// wheel moves the highlight over the list and scrolls over the details. Hit-tested
+/// against the rectangles the last frame drew.
 fn mouse(m: &mut Model, e: ratatui::crossterm::event::MouseEvent) -> Vec<Effect> {
     if !m.mouse || !matches!(m.screen, Screen::Main) {
         return Vec::new();
     }
+    let (col, row) = (e.column, e.row);
+    let over_details = m.main.drawn.in_details(col, row);
+    let over_list = m.main.drawn.in_list(col, row);
     match e.kind {
-        MouseEventKind::ScrollDown => main_action(m, Some(Action::Down)),
-        MouseEventKind::ScrollUp => main_action(m, Some(Action::Up)),
-        MouseEventKind::Down(MouseButton::Left) => {
-            let list_width = m.size.0 * 55 / 100;
-            if e.column >= list_width {
-                m.focus = Pane::Details;
-                return Vec::new();
+        MouseEventKind::ScrollDown if over_details => scroll_details(m, 3),
+        MouseEventKind::ScrollUp if over_details => scroll_details(m, -3),
+        MouseEventKind::ScrollDown if over_list => move_selection(m, 1),
+        MouseEventKind::ScrollUp if over_list => move_selection(m, -1),
+        MouseEventKind::Down(MouseButton::Left) if over_details => m.focus = Pane::Details,
+        MouseEventKind::Down(MouseButton::Left) if over_list => {
+            if m.focus == Pane::Details {
+                m.revealed = None;
             }
             m.focus = Pane::List;
-            let row = e.row.saturating_sub(2) as usize;
-            if let Some(Row::Item(n)) = m.rows().get(row) {
-                let n = *n;
-                if let Some(pos) = m.visible().iter().position(|&v| v == n) {
-                    select(m, pos);
-                }
+            if let Some(n) = m.main.drawn.identity_at(col, row)
+                && let Some(pos) = m.visible().iter().position(|&v| v == n)
+            {
+                select(m, pos);
             }
-            Vec::new()
         }
-        _ => Vec::new(),
+        _ => {}
     }
+    Vec::new()
 }
 
 #[cfg(test)]
