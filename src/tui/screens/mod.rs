@@ -55,15 +55,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// Clears the modal's whole rectangle (borders included) and one cell around it, so no
-/// character of the screen below bleeds into its edges (a wide glyph cut in half by
-/// the border would otherwise leave its other half standing next to it).
+/// Clears the modal's whole rectangle (borders included) and the column on each side
+/// of it, so no character of the screen below bleeds into its edges: a wide glyph cut
+/// in half by the border would otherwise still be drawn over it.
 pub fn frame<'a>(f: &mut Frame, area: Rect, r: Rect, title: String) -> (Block<'a>, Rect) {
     let margin = Rect {
         x: r.x.saturating_sub(1),
-        y: r.y.saturating_sub(1),
-        width: (r.width + 2).min(area.width.saturating_sub(r.x.saturating_sub(1))),
-        height: (r.height + 2).min(area.height.saturating_sub(r.y.saturating_sub(1))),
+        y: r.y,
+        width: r.width + 2,
+        height: r.height,
     }
     .intersection(area);
     f.render_widget(Clear, margin);

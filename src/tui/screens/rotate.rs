@@ -340,11 +340,14 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
         Mode::Planned => "◉ planned  ○ emergency",
         Mode::Emergency => "○ planned  ◉ emergency",
     };
+    // The keys that change the plan are shown only while they do.
+    let choosing = st.journal.is_none() && st.resumable.is_none() && !st.running;
+    let key = |k: &'static str| Span::styled(if choosing { k } else { "" }, t.dim());
     let mut head = vec![
         Span::styled(format!(" Rotate {}?", st.label), t.header()),
         Span::raw("   mode: "),
         Span::styled(mode, t.accent()),
-        Span::styled(" (Tab)", t.dim()),
+        key(" (Tab)"),
     ];
     if st.kind == Kind::Agent {
         head.push(Span::raw("  new registry agent: "));
@@ -352,7 +355,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
             if st.new_agent { "[x]" } else { "[ ]" },
             t.accent(),
         ));
-        head.push(Span::styled(" (Ctrl-N)", t.dim()));
+        head.push(key(" (Ctrl-N)"));
     }
     let (body, bottom) = content(st, t);
     let bottom_h = if bottom.is_empty() {
