@@ -358,10 +358,14 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
         head.push(key(" (Ctrl-N)"));
     }
     let (body, bottom) = content(st, t);
+    // Wrapped lines are counted by width, so the prompt is never cut at 80 columns.
+    let width = inner.width.max(1) as usize;
+    let rows_of =
+        |lines: &[Line]| -> usize { lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum() };
     let bottom_h = if bottom.is_empty() {
         0
     } else {
-        bottom.len() as u16 + 1
+        rows_of(&bottom) as u16 + 1
     };
     let rows = Layout::default()
         .direction(Direction::Vertical)
@@ -375,9 +379,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
         Paragraph::new(Line::from(head)).wrap(Wrap { trim: false }),
         rows[0],
     );
-    // Wrapped lines are counted roughly (by width) to know how far the body can scroll.
-    let width = rows[1].width.max(1) as usize;
-    let len: usize = body.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let len = rows_of(&body);
     let scroll = clamp_scroll(st.scroll, len, rows[1].height);
     let more = len > rows[1].height as usize + scroll as usize;
     f.render_widget(
