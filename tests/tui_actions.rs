@@ -98,7 +98,21 @@ fn filter_wizard_end_grace_rollback_and_the_log_at_80x24() {
 
     // The wizard's prompt is on screen at 80×24 and names what to type; a wrong
     // confirmation says so; the (unique) name confirms.
+    // The help lists every key at 80×24: it scrolls to the last ones.
+    t.send(&["?"]);
+    let screen = t.wait_for("↓ more", 5);
+    assert!(!screen.contains("message log of this session"), "{screen}");
+    t.send(&["Down", "Down", "Down", "Down", "Down", "Down"]);
+    t.wait_for("message log of this session", 5);
+    t.send(&["Escape"]);
+
     t.send(&["R"]);
+    t.wait_for("Type the name billing-agent or the id", 10);
+    // --new-agent is an option of the wizard (Ctrl-N), shown as a checkbox.
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [x]", 5);
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [ ]", 5);
     t.wait_for("Type the name billing-agent or the id", 10);
     t.type_text("billing");
     t.send(&["Enter"]);

@@ -943,6 +943,33 @@ mod tests {
             update(&mut m, press(KeyCode::Tab)).is_empty(),
             "Tab does nothing on the resume screen"
         );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        let saved = st.resumable.clone();
+        assert!(
+            update(&mut m, press(KeyCode::Char('n'))).is_empty(),
+            "an interrupted rotation is resumed (or rolled back), not left half-done"
+        );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        if let Some(j) = &mut st.resumable {
+            j.phase = crate::core::rotation::Phase::Done;
+        }
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('n'))),
+            vec![Effect::PlanAnew {
+                id: "alpha".into(),
+                mode: Mode::Planned,
+                new_agent: false
+            }],
+            "n starts a new rotation, without offering the old one again"
+        );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        st.resumable = saved;
         assert_eq!(
             update(&mut m, press(KeyCode::Enter)),
             vec![Effect::ResumeRotation { id: "alpha".into() }]

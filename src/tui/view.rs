@@ -436,7 +436,7 @@ fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     // The message matters more than the key reminder when both do not fit.
     let keys = if keys.chars().count() + right.chars().count() + 1 > width {
         if m.session.auto_renew {
-            " ⟳ auto-renew  ? help"
+            " ⟳ auto-renew on  ? help"
         } else {
             " ? help  q quit"
         }

@@ -219,7 +219,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &ExportState, m: &Model, t: &Theme) {
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Min(3),
-            Constraint::Length(if st.save.is_some() { 3 } else { 0 }),
+            Constraint::Length(if st.save.is_some() { 4 } else { 0 }),
         ])
         .split(inner);
     let cols = Layout::default()
@@ -286,5 +286,35 @@ pub fn draw(f: &mut Frame, area: Rect, st: &ExportState, m: &Model, t: &Theme) {
                 .block(Block::default().borders(Borders::TOP)),
             rows[1],
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::export::{Request, Target, render};
+
+    /// The Cloud Run snippet's secret name (long, but lower-case and dashes) stays
+    /// readable; the key does not.
+    #[test]
+    fn cloud_run_masks_the_key_not_the_secret_name() {
+        let key = crate::core::key::KeyPair::from_seed(&[7; 32]);
+        let label = "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f";
+        let text = render(
+            Format::Cloudrun,
+            &Request {
+                key: &key,
+                target: Target::Agent,
+                label,
+            },
+        );
+        let masked = mask(&text);
+        assert!(
+            masked.contains(&format!("capiscio-{label}")),
+            "the secret's name is shown:\n{masked}"
+        );
+        let d = crate::core::b64::url_encode(key.seed());
+        assert!(text.contains(d.as_str()));
+        assert!(!masked.contains(d.as_str()), "{masked}");
     }
 }

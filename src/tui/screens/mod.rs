@@ -77,3 +77,48 @@ pub fn clamp_scroll(offset: u16, len: usize, height: u16) -> u16 {
     let max = len.saturating_sub(height as usize) as u16;
     offset.min(max)
 }
+
+/// Rows `lines` take when word-wrapped to `width` (greedy, as the paragraph wraps), so
+/// a modal can size its fixed part and know whether its body has more below.
+pub fn wrapped_rows(lines: &[ratatui::text::Line], width: u16) -> usize {
+    let width = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            let mut rows = 1;
+            let mut col = 0;
+            for word in text.split_inclusive(' ') {
+                let w = ratatui::text::Span::raw(word).width();
+                let bare = ratatui::text::Span::raw(word.trim_end()).width();
+                if col > 0 && col + bare > width {
+                    rows += 1;
+                    col = 0;
+                }
+                if w > width {
+                    rows += (col + w - 1) / width;
+                    col = (col + w) % width;
+                } else {
+                    col += w;
+                }
+            }
+            rows
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::text::Line;
+
+    #[test]
+    fn wrapped_rows_counts_word_wrapping() {
+        assert_eq!(super::wrapped_rows(&[Line::from("")], 10), 1);
+        assert_eq!(super::wrapped_rows(&[Line::from("aaaa bbbb")], 10), 1);
+        assert_eq!(super::wrapped_rows(&[Line::from("aaaa bbbb cc")], 10), 2);
+        assert_eq!(
+            super::wrapped_rows(&[Line::from("aaaaaaaaaaaaaaaaaaaaaaaaa")], 10),
+            3
+        );
+    }
+}

@@ -343,25 +343,25 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
     // The keys that change the plan are shown only while they do.
     let choosing = st.journal.is_none() && st.resumable.is_none() && !st.running;
     let key = |k: &'static str| Span::styled(if choosing { k } else { "" }, t.dim());
-    let mut head = vec![
+    let head = vec![
         Span::styled(format!(" Rotate {}?", st.label), t.header()),
         Span::raw("   mode: "),
         Span::styled(mode, t.accent()),
         key(" (Tab)"),
     ];
-    if st.kind == Kind::Agent {
-        head.push(Span::raw("  new registry agent: "));
-        head.push(Span::styled(
-            if st.new_agent { "[x]" } else { "[ ]" },
-            t.accent(),
-        ));
-        head.push(key(" (Ctrl-N)"));
-    }
+    // Its own line, so that it does not wrap mid-phrase at 80 columns.
+    let option = if st.kind == Kind::Agent {
+        Line::from(vec![
+            Span::raw(" new registry agent: "),
+            Span::styled(if st.new_agent { "[x]" } else { "[ ]" }, t.accent()),
+            key(" (Ctrl-N)"),
+        ])
+    } else {
+        Line::from("")
+    };
     let (body, bottom) = content(st, t);
-    // Wrapped lines are counted by width, so the prompt is never cut at 80 columns.
-    let width = inner.width.max(1) as usize;
-    let rows_of =
-        |lines: &[Line]| -> usize { lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum() };
+    // Wrapped lines are counted, so the prompt is never cut at 80 columns.
+    let rows_of = |lines: &[Line]| super::wrapped_rows(lines, inner.width);
     let bottom_h = if bottom.is_empty() {
         0
     } else {
@@ -375,10 +375,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
             Constraint::Length(bottom_h),
         ])
         .split(inner);
-    f.render_widget(
-        Paragraph::new(Line::from(head)).wrap(Wrap { trim: false }),
-        rows[0],
-    );
+    f.render_widget(Paragraph::new(vec![Line::from(head), option]), rows[0]);
     let len = rows_of(&body);
     let scroll = clamp_scroll(st.scroll, len, rows[1].height);
     let more = len > rows[1].height as usize + scroll as usize;
@@ -391,7 +388,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
     if bottom_h > 0 {
         let mut lines = vec![Line::from(Span::styled(
             if more {
-                " ↓ more above the prompt: ↑↓ / PgUp PgDn scroll"
+                " ↓ more — ↑↓ / PgUp PgDn scroll"
             } else {
                 ""
             },
