@@ -125,6 +125,8 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     return vec![Effect::Reload];
                 }
                 Err(e) => {
+                    m.session
+                        .record(m.now, format!("Could not create the identity: {e}"));
                     if let Screen::Generate(g) = &mut m.screen {
                         g.error = Some(e);
                     }
@@ -150,6 +152,18 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Rotated(r) => {
+            m.session.record(
+                m.now,
+                match &r {
+                    Ok(j) => format!(
+                        "Rotated {}: {} → {}",
+                        j.identity_id,
+                        j.old_did,
+                        j.new_did.as_deref().unwrap_or("(new)")
+                    ),
+                    Err(e) => format!("Rotation failed: {e}"),
+                },
+            );
             if let Screen::Rotate(st) = &mut m.screen {
                 st.running = false;
                 match r {
@@ -202,9 +216,16 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 }
             }
             if m.filter != m.filter_input.value() {
+                // The highlight stays on its identity while it still matches.
+                let kept = m.selection_key();
                 m.filter = m.filter_input.value().to_string();
-                m.selected = 0;
-                m.revealed = None;
+                match kept.as_ref().and_then(|k| m.position_of(k)) {
+                    Some(p) => m.selected = p,
+                    None => {
+                        m.selected = 0;
+                        m.revealed = None;
+                    }
+                }
                 clamp(m);
             }
             Vec::new()
@@ -632,6 +653,19 @@ mod tests {
             panic!("the wizard is open")
         };
         assert_eq!(st.accept, vec![st.id.clone()], "only the id");
+    }
+
+    #[test]
+    fn typing_a_filter_keeps_the_highlight_while_it_matches() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Down));
+        assert_eq!(m.current().unwrap().id, "beta");
+        update(&mut m, press(KeyCode::Char('/')));
+        update(&mut m, press(KeyCode::Char('a')));
+        assert_eq!(m.visible().len(), 2);
+        assert_eq!(m.current().unwrap().id, "beta", "not the first row");
+        update(&mut m, ctrl('u'));
+        assert_eq!(m.current().unwrap().id, "beta");
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// Writes a result shown outside the status line (in a dialog) into the log.
+    pub fn record(&mut self, now: i64, text: String) {
+        self.log.push((now, text));
+    }
+
     /// Writes the toast into the log when it is new.
     pub fn note(&mut self, toast: &Option<String>, now: i64) {
         match toast {
@@ -75,6 +80,13 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
             let Some(i) = current else {
                 return Vec::new();
             };
+            if i.kind != Kind::Agent || i.source != Source::Disk {
+                m.toast = Some(format!(
+                    "{} keeps no badge file: only agents on disk store badge.jwt (MCP servers get theirs in memory; `capiscio-tui badge request` prints one)",
+                    i.label()
+                ));
+                return Vec::new();
+            }
             if !registry_configured(m) {
                 m.toast = Some(NO_REGISTRY.into());
                 return Vec::new();
@@ -225,7 +237,7 @@ pub fn on_tick(m: &mut Model) -> Vec<Effect> {
     let due: Vec<String> = m
         .identities
         .iter()
-        .filter(|i| i.source == Source::Disk && wants_renewal(i, now))
+        .filter(|i| i.source == Source::Disk && i.kind == Kind::Agent && wants_renewal(i, now))
         .filter(|i| {
             !m.session.renewing.contains(&i.id)
                 && !m.session.renew_failed.contains(&i.id)
