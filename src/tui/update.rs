@@ -686,6 +686,10 @@ mod tests {
         assert_eq!(m.visible().len(), 3);
         update(&mut m, ctrl('c'));
         assert!(m.quit, "Ctrl-C still quits while filtering");
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('n')));
+        update(&mut m, ctrl('c'));
+        assert!(m.quit, "and from a dialog");
     }
 
     #[test]
