@@ -134,7 +134,7 @@ mod tests {
         m.identities = (0..5)
             .map(|n| Identity {
                 name: Some(format!("agent-{n}")),
-                ..Identity::new(&format!("id-{n}"), Kind::Agent, Source::Disk, "/h/x")
+                ..Identity::new(format!("id-{n}"), Kind::Agent, Source::Disk, "/h/x")
             })
             .collect();
         let codes = [
