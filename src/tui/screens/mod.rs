@@ -15,6 +15,7 @@ use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear};
 
 /// Keys while a modal screen is open (never called for the main screen).
@@ -91,7 +92,7 @@ pub fn clamp_scroll(offset: u16, len: usize, height: u16) -> u16 {
 
 /// Rows `lines` take when word-wrapped to `width` (greedy, as the paragraph wraps), so
 /// a modal can size its fixed part and know whether its body has more below.
-pub fn wrapped_rows(lines: &[ratatui::text::Line], width: u16) -> usize {
+pub fn wrapped_rows(lines: &[Line], width: u16) -> usize {
     let width = width.max(1) as usize;
     lines
         .iter()
@@ -116,6 +117,44 @@ pub fn wrapped_rows(lines: &[ratatui::text::Line], width: u16) -> usize {
             rows
         })
         .sum()
+}
+
+/// `prefix` then `text` word-wrapped to `width`, continuation lines indented under the
+/// text (a hanging indent), so a wrapped consequence or step still reads as one item.
+pub fn hanging<'a>(
+    prefix: Vec<ratatui::text::Span<'a>>,
+    text: &str,
+    style: ratatui::style::Style,
+    width: u16,
+) -> Vec<Line<'a>> {
+    use ratatui::text::Span;
+    let indent: usize = prefix.iter().map(|s| s.width()).sum();
+    let room = (width as usize).saturating_sub(indent).max(10);
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let last = rows.last_mut().expect("one row");
+        let used = Span::raw(last.as_str()).width();
+        let w = Span::raw(word).width();
+        if used > 0 && used + 1 + w > room {
+            rows.push(word.to_string());
+        } else {
+            if used > 0 {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    let mut out = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let mut spans = if n == 0 {
+            prefix.clone()
+        } else {
+            vec![Span::raw(" ".repeat(indent))]
+        };
+        spans.push(Span::styled(row, style));
+        out.push(Line::from(spans));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -198,6 +237,18 @@ mod tests {
                 t.draw(|f| super::super::view::draw(f, &m, &theme)).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn hanging_indent() {
+        let lines = super::hanging(
+            vec![ratatui::text::Span::raw(" ✖ ")],
+            "one two three four five six",
+            ratatui::style::Style::default(),
+            16,
+        );
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, [" ✖ one two three", "   four five six"]);
     }
 
     #[test]

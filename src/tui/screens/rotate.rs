@@ -5,7 +5,7 @@
 use super::super::input::TextField;
 use super::super::model::{Effect, Model, Screen};
 use super::super::theme::Theme;
-use super::{centered, clamp_scroll, frame};
+use super::{centered, clamp_scroll, frame, hanging};
 use crate::app::rotate::Plan;
 use crate::cli::render::short_did;
 use crate::core::identity::Kind;
@@ -219,7 +219,7 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-fn step_lines<'a>(j: &Journal, t: &Theme) -> Vec<Line<'a>> {
+fn step_lines<'a>(j: &Journal, t: &Theme, width: u16) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     for s in &j.steps {
         let (g, style) = match s.state.label() {
@@ -233,19 +233,26 @@ fn step_lines<'a>(j: &Journal, t: &Theme) -> Vec<Line<'a>> {
             .reason()
             .map(|r| format!(" — {r}"))
             .unwrap_or_default();
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {g} "), style),
-            Span::raw(format!("{:<52} {}{why}", s.id.title(), s.state.label())),
-        ]));
+        lines.extend(hanging(
+            vec![Span::styled(format!(" {g} "), style)],
+            &format!("{:<52} {}{why}", s.id.title(), s.state.label()),
+            ratatui::style::Style::default(),
+            width,
+        ));
     }
     for n in &j.notes {
-        lines.push(Line::from(Span::styled(format!(" note: {n}"), t.dim())));
+        lines.extend(hanging(
+            vec![Span::styled(" note: ", t.dim())],
+            n,
+            t.dim(),
+            width,
+        ));
     }
     lines
 }
 
 /// The body (scrolls) and the fixed lines under it (prompt, hints, what the keys do).
-fn content<'a>(st: &RotateState, t: &Theme) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
+fn content<'a>(st: &RotateState, t: &Theme, width: u16) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
     let mut body = Vec::new();
     let mut bottom = Vec::new();
     if let Some(j) = &st.journal {
@@ -257,7 +264,7 @@ fn content<'a>(st: &RotateState, t: &Theme) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
             ),
             t.header(),
         )));
-        body.extend(step_lines(j, t));
+        body.extend(step_lines(j, t, width));
         bottom.push(Line::from(Span::styled(
             if capture_open(st) {
                 " Enter: capture the new key now (opens the export picker) · Esc closes"
@@ -276,7 +283,7 @@ fn content<'a>(st: &RotateState, t: &Theme) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
             format!(" An earlier rotation of {} {what}:", st.label),
             t.warning(),
         )));
-        body.extend(step_lines(j, t));
+        body.extend(step_lines(j, t, width));
         let new = if j.interrupted() {
             " · u on the main screen rolls it back"
         } else {
@@ -301,10 +308,12 @@ fn content<'a>(st: &RotateState, t: &Theme) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
                 Impact::Warning => t.warning(),
                 Impact::Ok => t.ok(),
             };
-            body.push(Line::from(vec![
-                Span::styled(format!(" {} ", c.severity.glyph()), style),
-                Span::raw(c.message.clone()),
-            ]));
+            body.extend(hanging(
+                vec![Span::styled(format!(" {} ", c.severity.glyph()), style)],
+                &c.message,
+                ratatui::style::Style::default(),
+                width,
+            ));
         }
         if st.mode == Mode::Emergency && st.emergency_confirmed {
             bottom.push(Line::from(Span::styled(
@@ -359,7 +368,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &RotateState, t: &Theme) {
     } else {
         Line::from("")
     };
-    let (body, bottom) = content(st, t);
+    let (body, bottom) = content(st, t, inner.width);
     // Wrapped lines are counted, so the prompt is never cut at 80 columns.
     let rows_of = |lines: &[Line]| super::wrapped_rows(lines, inner.width);
     let bottom_h = if bottom.is_empty() {
