@@ -360,3 +360,51 @@ fn badges_renew_by_hand_and_automatically() {
     t.send(&["Escape"]);
     quit(&t, &w.home);
 }
+
+/// The wizard's Ctrl-N is the CLI's `--new-agent`: the registry keeps the old key for
+/// the agent, so the rotation gives the new key its own agent record and the identity
+/// moves to that id.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn the_wizard_moves_to_a_new_registry_agent() {
+    if !enabled() {
+        return;
+    }
+    let w = World {
+        home: Home::new(),
+        reg: DevReg::start(&["--api-key", KEY]),
+    };
+    let c = w.agent(3, "agent-c");
+    let env = format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", w.reg.url);
+    let t = launch(&w.home, "newagent", (120, 32), &env);
+    t.wait_for("agent-c", 10);
+    t.send(&["R"]);
+    t.wait_for("Type the name agent-c or the id", 15);
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [x]", 5);
+    t.wait_for("Type the name agent-c or the id", 15);
+    t.type_text("agent-c");
+    t.send(&["Enter"]);
+    t.wait_for("Register the new key with the registry", 20);
+    let list = w.home.list_json(&w.env());
+    assert!(
+        list.iter().all(|v| v["id"] != c.as_str()),
+        "the identity left its old id: {list:#?}"
+    );
+    let moved = list
+        .iter()
+        .find(|v| v["name"] == "agent-c")
+        .unwrap_or_else(|| panic!("agent-c missing: {list:#?}"));
+    let new_id = moved["id"].as_str().unwrap();
+    let (code, agents) = w.reg.call("GET", "/v1/sdk/agents", None, Some(KEY));
+    assert_eq!(code, 200, "{agents}");
+    assert!(
+        agents.to_string().contains(new_id),
+        "the registry has a record for {new_id}: {agents}"
+    );
+    t.send(&["Escape"]);
+    quit(&t, &w.home);
+}
