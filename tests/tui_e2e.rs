@@ -100,7 +100,7 @@ fn a_session_from_open_to_quit() {
     t.type_text("tmux-agent");
     t.send(&["Enter"]);
     t.send(&["R"]);
-    t.wait_for("Type the identity id to continue", 10);
+    t.wait_for("Type the id tmux-agent to continue", 10);
     t.type_text("tmux-agent");
     t.send(&["Enter"]);
     t.wait_for("Archive the old key and generate the new one", 15);
@@ -118,7 +118,7 @@ fn a_session_from_open_to_quit() {
     t.send(&["Enter"]);
 
     // export and copy: no display here, so OSC 52 into tmux's buffer
-    t.wait_for("Copy the key of", 5);
+    t.wait_for("↑↓ choose", 5);
     t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
     let masked = t.capture();
     assert_no_secrets(&masked);
@@ -410,10 +410,10 @@ fn n_then_c_captures_the_new_identity() {
     // The reload lists it; the highlight (the details pane's title) must be on it.
     t.wait_for("┌ aaa-new-agent", 10);
     t.send(&["c"]);
-    t.wait_for("Copy the key of", 5);
+    t.wait_for("↑↓ choose", 5);
     let screen = t.capture();
     assert!(
-        screen.contains("Copy the key of aaa-new-agent"),
+        screen.contains("Export aaa-new-agent"),
         "the picker is for another identity:\n{screen}"
     );
     t.send(&["Escape", "q"]);

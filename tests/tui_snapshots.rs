@@ -220,6 +220,7 @@ fn details_of_an_identity_with_problems() {
 fn filtered_list() {
     let mut m = model();
     m.filter = "search".into();
+    m.filter_input = capiscio_tui::tui::input::TextField::new("search");
     m.filtering = true;
     insta::assert_snapshot!("filtered", render(&m, 100, 24));
 }
@@ -244,10 +245,8 @@ fn export_picker_is_masked() {
         },
     );
     m.screen = Screen::Export(ExportState {
-        id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
-        selected: 0,
         text: Some(Zeroizing::new(text.to_string())),
-        error: None,
+        ..ExportState::new("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f", "billing-agent")
     });
     insta::assert_snapshot!("export_picker", render(&m, 110, 30));
 }
@@ -257,12 +256,10 @@ fn generate_dialog() {
     let mut m = model();
     m.screen = Screen::Generate(GenerateState {
         kind: Kind::McpServer,
-        id: "files-mcp-2".into(),
-        name: String::new(),
+        id: capiscio_tui::tui::input::TextField::new("files-mcp-2"),
         keyring: true,
-        register: false,
         field: 1,
-        error: None,
+        ..GenerateState::default()
     });
     insta::assert_snapshot!("generate", render(&m, 100, 30));
 }
@@ -291,9 +288,6 @@ fn rotate_state(m: &Model) -> RotateState {
         now: NOW,
     });
     RotateState {
-        id: id.id.clone(),
-        resumable: None,
-        mode: Mode::Planned,
         plan: Some(capiscio_tui::app::rotate::Plan {
             id: id.id.clone(),
             kind: Kind::Agent,
@@ -302,11 +296,8 @@ fn rotate_state(m: &Model) -> RotateState {
             consequences,
             file_hits: vec![],
         }),
-        typed: "4b7c".into(),
-        emergency_confirmed: false,
-        running: false,
-        journal: None,
-        error: None,
+        typed: capiscio_tui::tui::input::TextField::new("4b7c"),
+        ..RotateState::new(&id.id, id.label(), id.kind, vec![id.id.clone()])
     }
 }
 
@@ -393,10 +384,9 @@ fn screenshots_for_the_readme() {
     );
     m.selected = 2;
     m.screen = Screen::Export(ExportState {
-        id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
         selected: 2,
         text: Some(Zeroizing::new(text.to_string())),
-        error: None,
+        ..ExportState::new("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f", "billing-agent")
     });
     shots.push(("screen-export", m));
     let mut m = model();
@@ -596,10 +586,8 @@ fn export_picker_at_three_sizes() {
             },
         );
         m.screen = Screen::Export(ExportState {
-            id: "4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f".into(),
-            selected: 0,
             text: Some(Zeroizing::new(text.to_string())),
-            error: None,
+            ..ExportState::new("4b7c7f4e-1d6c-4a55-9a3e-1a2b3c4d5e6f", "billing-agent")
         });
         insta::assert_snapshot!(format!("export_picker_{w}x{h}"), render(&m, w, h));
     }

@@ -24,6 +24,11 @@ pub enum Action {
     Quit,
     PageUp,
     PageDown,
+    Badge,
+    AutoRenew,
+    Rollback,
+    EndGrace,
+    Log,
 }
 
 pub struct Binding {
@@ -161,6 +166,36 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::PageDown,
         help: "a page down (list or details)",
         matches: |e| e.code == KeyCode::PageDown,
+    },
+    Binding {
+        keys: "b",
+        action: Action::Badge,
+        help: "request / renew the badge (needs a registry)",
+        matches: |e| e.code == KeyCode::Char('b') && plain(e),
+    },
+    Binding {
+        keys: "a",
+        action: Action::AutoRenew,
+        help: "auto-renew expiring badges while open (on/off)",
+        matches: |e| e.code == KeyCode::Char('a') && plain(e),
+    },
+    Binding {
+        keys: "u",
+        action: Action::Rollback,
+        help: "roll back the last rotation (asks first)",
+        matches: |e| e.code == KeyCode::Char('u') && plain(e),
+    },
+    Binding {
+        keys: "E",
+        action: Action::EndGrace,
+        help: "end the grace period of the old key (asks)",
+        matches: |e| e.code == KeyCode::Char('E'),
+    },
+    Binding {
+        keys: "L",
+        action: Action::Log,
+        help: "message log of this session",
+        matches: |e| e.code == KeyCode::Char('L'),
     },
 ];
 

@@ -132,9 +132,12 @@ fn badge_short(i: &Identity, m: &Model) -> (String, Tone) {
 pub fn list(f: &mut Frame, r: Rect, m: &Model, t: &Theme, prev_offset: usize) -> Drawn {
     let title = if m.filtering || !m.filter.is_empty() {
         format!(
-            " Identities  [/ {}{}] ",
-            m.filter,
-            if m.filtering { "█" } else { "" }
+            " Identities  [/ {}] ",
+            if m.filtering {
+                m.filter_input.with_cursor()
+            } else {
+                m.filter.clone()
+            }
         )
     } else {
         " Identities  [/ filter] ".into()
@@ -551,7 +554,11 @@ pub fn details(f: &mut Frame, r: Rect, m: &Model, t: &Theme) -> Drawn {
 /// The key reminder on the left, the latest message on the right; a long message is cut
 /// with `…` and never covers `? help  q quit`.
 pub fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
-    let keys = " c copy  e export  n new  R rotate  r refresh  / filter  ? help  q quit";
+    let keys = if m.session.auto_renew {
+        " ⟳ auto-renew on  c copy  e export  n new  R rotate  ? help  q quit"
+    } else {
+        " c copy  e export  n new  R rotate  r refresh  / filter  ? help  q quit"
+    };
     // A pending clipboard clear always shows its live countdown.
     let right = match (&m.toast, m.clipboard_left) {
         (Some(toast), Some(s)) => format!(
@@ -566,7 +573,11 @@ pub fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     let width = r.width as usize;
     // The message matters more than the key reminder when both do not fit.
     let keys = if text::width(keys) + text::width(&right) + 1 > width {
-        " ? help  q quit"
+        if m.session.auto_renew {
+            " ⟳ auto-renew on  ? help"
+        } else {
+            " ? help  q quit"
+        }
     } else {
         keys
     };

@@ -3,10 +3,12 @@
 //! values `--json` prints. The draw loop never waits on disk, keyring, clipboard or
 //! network: slow work runs on threads and comes back as messages.
 
+pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod main_view;
 pub mod model;
+pub mod screens;
 pub mod theme;
 pub mod update;
 pub mod view;
@@ -157,23 +159,9 @@ fn background(tx: &Sender<Msg>, f: impl FnOnce() -> Msg + Send + 'static) {
     });
 }
 
-/// The status-bar line after `f`.
+/// The status-bar line after `f`: what was fixed, or the real reason nothing was.
 fn fix_summary(i: &crate::core::identity::Identity, fixed: &[app::fix::Fixed]) -> String {
-    if fixed.is_empty() {
-        return if i.problems.iter().any(|p| app::fix::repairable(p.code)) {
-            format!(
-                "Nothing fixed for {}: its paths are symlinks or its key does not match",
-                i.label()
-            )
-        } else {
-            format!(
-                "Nothing here can be fixed automatically for {}; each problem shows its fix",
-                i.label()
-            )
-        };
-    }
-    let actions: Vec<&str> = fixed.iter().map(|f| f.action.as_str()).collect();
-    format!("Fixed {}: {}", i.label(), actions.join("; "))
+    screens::results::fix_summary(i, fixed)
 }
 
 fn found_and<T>(
@@ -303,6 +291,63 @@ fn run_effect(
                 ))?
                 .map_err(|e| e.to_string())
             }))
+        }),
+        Effect::PlanAnew {
+            id,
+            mode,
+            new_agent,
+        } => background(tx, move || {
+            Msg::Planned(found_and(&c, &id, |f| {
+                let client = registry_client(&c);
+                let opts = app::rotate::Options {
+                    new_agent,
+                    ..wizard_options(&c, mode)
+                };
+                block_on(app::rotate::plan(&c, f, &opts, client.as_ref()))?
+                    .map_err(|e| e.to_string())
+            }))
+        }),
+        Effect::RotateWith {
+            id,
+            mode,
+            new_agent,
+        } => background(tx, move || {
+            Msg::Rotated(found_and(&c, &id, |f| {
+                let client = registry_client(&c);
+                let opts = app::rotate::Options {
+                    new_agent,
+                    ..wizard_options(&c, mode)
+                };
+                block_on(app::rotate::execute(&c, f, &opts, client.as_ref()))?
+                    .map_err(|e| e.to_string())
+            }))
+        }),
+        Effect::RenewBadge { id, auto } => background(tx, move || {
+            let result = found_and(&c, &id, |f| {
+                let client = registry_client(&c).ok_or(
+                    "no registry configured: set CAPISCIO_SERVER_URL and CAPISCIO_API_KEY",
+                )?;
+                block_on(app::badge::request(&client, f))?
+                    .map(|o| o.expires_at)
+                    .map_err(|e| e.to_string())
+            });
+            Msg::BadgeRenewed { id, auto, result }
+        }),
+        Effect::Rollback { id } => background(tx, move || {
+            Msg::RolledBack(found_and(&c, &id, |f| {
+                let rb = app::rotate::rollback(&c, f).map_err(|e| e.to_string())?;
+                Ok(screens::results::rolled_back(&f.identity, &rb))
+            }))
+        }),
+        Effect::EndGrace { id } => background(tx, move || {
+            Msg::GraceEnded(found_and(&c, &id, |f| {
+                // The confirmation screen asked; it says the old key goes even early.
+                let ended = app::rotate::end_grace(f, c.now, true).map_err(|e| e.to_string())?;
+                Ok(screens::results::grace_ended(&f.identity, &ended))
+            }))
+        }),
+        Effect::SaveExport { path, text, what } => background(tx, move || {
+            Msg::Saved(screens::results::save_export(&c.cwd, &path, &text, &what))
         }),
     }
 }

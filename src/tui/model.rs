@@ -13,29 +13,12 @@ pub enum Pane {
     Details,
 }
 
-pub struct ExportState {
-    pub id: String,
-    pub selected: usize,
-    /// The rendered text for the selected format (contains the key; shown masked).
-    pub text: Option<Zeroizing<String>>,
-    pub error: Option<String>,
-}
-
-pub const EXPORT_FORMATS: [Format; 8] = Format::ALL;
-
-pub struct GenerateState {
-    pub kind: Kind,
-    pub id: String,
-    pub name: String,
-    pub keyring: bool,
-    pub register: bool,
-    pub field: usize,
-    pub error: Option<String>,
-}
-
-impl GenerateState {
-    pub const FIELDS: usize = 5;
-}
+pub use super::screens::actions::Session;
+pub use super::screens::confirm::ConfirmState;
+pub use super::screens::export::{EXPORT_FORMATS, ExportState};
+pub use super::screens::generate::GenerateState;
+pub use super::screens::log::LogState;
+pub use super::screens::rotate::RotateState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
@@ -87,26 +70,14 @@ impl SortBy {
     }
 }
 
-pub struct RotateState {
-    pub id: String,
-    /// An earlier rotation of this identity that is unfinished: Enter resumes it.
-    pub resumable: Option<Journal>,
-    pub mode: Mode,
-    pub plan: Option<Plan>,
-    pub typed: String,
-    /// Emergency mode asks a second time.
-    pub emergency_confirmed: bool,
-    pub running: bool,
-    pub journal: Option<Journal>,
-    pub error: Option<String>,
-}
-
 pub enum Screen {
     Main,
     Help,
     Export(ExportState),
     Generate(GenerateState),
     Rotate(Box<RotateState>),
+    Log(LogState),
+    Confirm(ConfirmState),
 }
 
 pub struct Model {
@@ -136,6 +107,10 @@ pub struct Model {
     pub mouse: bool,
     /// The main screen's scroll positions and where the last frame drew things.
     pub main: super::layout::MainView,
+    /// The filter being typed (`filter` mirrors its text).
+    pub filter_input: super::input::TextField,
+    /// The message log, auto-renew and other state of the whole session.
+    pub session: Session,
 }
 
 pub enum Msg {
@@ -175,6 +150,18 @@ pub enum Msg {
     /// An unfinished earlier rotation found when the wizard opened.
     Resumable(Journal),
     Rotated(Result<Journal, String>),
+    /// A badge request finished: the new badge's expiry, or why it failed.
+    BadgeRenewed {
+        id: String,
+        auto: bool,
+        result: Result<i64, String>,
+    },
+    /// What a rollback restored, or why it could not.
+    RolledBack(Result<String, String>),
+    /// What ending a grace period dropped, or why it could not.
+    GraceEnded(Result<String, String>),
+    /// Where the export was saved, or why it was not.
+    Saved(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +199,33 @@ pub enum Effect {
     },
     ResumeRotation {
         id: String,
+    },
+    /// Plans a new rotation, not offering to resume an earlier one (the user chose a new one).
+    PlanAnew {
+        id: String,
+        mode: Mode,
+        new_agent: bool,
+    },
+    RotateWith {
+        id: String,
+        mode: Mode,
+        new_agent: bool,
+    },
+    RenewBadge {
+        id: String,
+        auto: bool,
+    },
+    Rollback {
+        id: String,
+    },
+    EndGrace {
+        id: String,
+    },
+    /// Writes an export into a new 0600 file (never over an existing one or a symlink).
+    SaveExport {
+        path: String,
+        text: Zeroizing<String>,
+        what: String,
     },
 }
 
@@ -263,6 +277,8 @@ impl Model {
             clear_after,
             mouse,
             main: Default::default(),
+            filter_input: Default::default(),
+            session: Session::default(),
         }
     }
 

@@ -3,11 +3,17 @@
 
 use super::keymap::{self, Action};
 use super::model::*;
-use crate::core::identity::Kind;
-use crate::core::rotation::Mode;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    // Every message shown goes into the session's log, wherever it was set.
+    m.session.note(&m.toast, m.now);
+    let fx = apply(m, msg);
+    m.session.note(&m.toast, m.now);
+    fx
+}
+
+fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         // Act on presses only: Windows also reports releases (and repeats).
         Msg::Key(k) if k.kind != KeyEventKind::Press => Vec::new(),
@@ -33,7 +39,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.checking {
                 m.spinner = m.spinner.wrapping_add(1);
             }
-            Vec::new()
+            super::screens::actions::on_tick(m)
         }
         Msg::Loaded { identities, notes } => {
             // The highlight follows the identity, not the row number, across every reload.
@@ -119,6 +125,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     return vec![Effect::Reload];
                 }
                 Err(e) => {
+                    m.session
+                        .record(m.now, format!("Could not create the identity: {e}"));
                     if let Screen::Generate(g) = &mut m.screen {
                         g.error = Some(e);
                     }
@@ -144,6 +152,18 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Rotated(r) => {
+            m.session.record(
+                m.now,
+                match &r {
+                    Ok(j) => format!(
+                        "Rotated {}: {} → {}",
+                        j.identity_id,
+                        j.old_did,
+                        j.new_did.as_deref().unwrap_or("(new)")
+                    ),
+                    Err(e) => format!("Rotation failed: {e}"),
+                },
+            );
             if let Screen::Rotate(st) = &mut m.screen {
                 st.running = false;
                 match r {
@@ -153,6 +173,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Reload]
         }
+        msg @ (Msg::BadgeRenewed { .. }
+        | Msg::RolledBack(_)
+        | Msg::GraceEnded(_)
+        | Msg::Saved(_)) => super::screens::actions::on_msg(m, msg),
     }
 }
 
@@ -200,39 +224,41 @@ fn page(lines: u16) -> i32 {
 
 fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     match &mut m.screen {
-        Screen::Help => {
-            if matches!(
-                keymap::action(&k),
-                Some(Action::Back | Action::Help | Action::Quit)
-            ) || k.code == KeyCode::Enter
-            {
-                m.screen = Screen::Main;
-            }
-            Vec::new()
-        }
-        Screen::Export(_) => export_key(m, k),
-        Screen::Generate(_) => generate_key(m, k),
-        Screen::Rotate(_) => rotate_key(m, k),
         Screen::Main if m.filtering => {
             match k.code {
                 KeyCode::Esc => {
                     m.filtering = false;
-                    m.filter.clear();
+                    m.filter_input.clear();
                 }
                 KeyCode::Enter => m.filtering = false,
-                KeyCode::Backspace => {
-                    m.filter.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() => m.filter.push(c),
                 KeyCode::Up | KeyCode::Down => return main_action(m, keymap::action(&k)),
-                _ => {}
+                _ if keymap::action(&k) == Some(Action::Quit) && k.code != KeyCode::Char('q') => {
+                    // Ctrl-C still quits while typing.
+                    m.quit = true;
+                }
+                _ => {
+                    if !m.filter_input.handle(&k) {
+                        return Vec::new();
+                    }
+                }
             }
-            m.selected = 0;
-            m.revealed = None;
-            clamp(m);
+            if m.filter != m.filter_input.value() {
+                // The highlight stays on its identity while it still matches.
+                let kept = m.selection_key();
+                m.filter = m.filter_input.value().to_string();
+                match kept.as_ref().and_then(|k| m.position_of(k)) {
+                    Some(p) => m.selected = p,
+                    None => {
+                        m.selected = 0;
+                        m.revealed = None;
+                    }
+                }
+                clamp(m);
+            }
             Vec::new()
         }
         Screen::Main => main_action(m, keymap::action(&k)),
+        _ => super::screens::key(m, k),
     }
 }
 
@@ -256,7 +282,10 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::PageDown) => move_selection(m, page_list as isize),
         Some(Action::Home) => select(m, 0),
         Some(Action::End) => select(m, n.saturating_sub(1)),
-        Some(Action::Filter) => m.filtering = true,
+        Some(Action::Filter) => {
+            m.filtering = true;
+            m.filter_input = super::input::TextField::new(&m.filter);
+        }
         Some(Action::Sort) => {
             // The highlight stays on the same identity, wherever the new order puts it.
             let keep = m.current().map(|i| (i.id.clone(), i.kind, i.source));
@@ -285,6 +314,7 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
                 // The highlight stays where it was, now among all identities.
                 let kept = m.selection_key();
                 m.filter.clear();
+                m.filter_input.clear();
                 m.reselect(kept);
             } else {
                 // Esc only ever backs out; ending the session is q's job (or Ctrl-C).
@@ -315,208 +345,23 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::Copy | Action::Export) => {
             if let Some(id) = id {
                 // Default to the env line of the identity's own SDK variable.
-                m.screen = Screen::Export(ExportState {
-                    id: id.clone(),
-                    selected: 0,
-                    text: None,
-                    error: None,
-                });
-                return vec![Effect::LoadExport {
-                    id,
-                    format: EXPORT_FORMATS[0],
-                }];
+                return super::screens::export::open(m, id);
             }
         }
-        Some(Action::New) => {
-            m.screen = Screen::Generate(GenerateState {
-                kind: Kind::Agent,
-                id: String::new(),
-                name: String::new(),
-                keyring: false,
-                register: false,
-                field: 0,
-                error: None,
-            });
-        }
+        Some(Action::New) => m.screen = Screen::Generate(GenerateState::default()),
         Some(Action::Rotate) => {
             if let Some(id) = id {
-                m.screen = Screen::Rotate(Box::new(RotateState {
-                    id: id.clone(),
-                    resumable: None,
-                    mode: Mode::Planned,
-                    plan: None,
-                    typed: String::new(),
-                    emergency_confirmed: false,
-                    running: false,
-                    journal: None,
-                    error: None,
-                }));
-                return vec![Effect::PlanRotation {
-                    id,
-                    mode: Mode::Planned,
-                }];
+                return super::screens::rotate::open(m, id);
             }
         }
+        Some(
+            a @ (Action::Badge
+            | Action::AutoRenew
+            | Action::Rollback
+            | Action::EndGrace
+            | Action::Log),
+        ) => return super::screens::actions::on_action(m, a),
         None => {}
-    }
-    Vec::new()
-}
-
-fn export_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
-    let Screen::Export(st) = &mut m.screen else {
-        return Vec::new();
-    };
-    let load = |st: &mut ExportState| {
-        st.text = None;
-        vec![Effect::LoadExport {
-            id: st.id.clone(),
-            format: EXPORT_FORMATS[st.selected],
-        }]
-    };
-    match keymap::action(&k) {
-        Some(Action::Back | Action::Quit) => {
-            m.screen = Screen::Main;
-            Vec::new()
-        }
-        Some(Action::Up) => {
-            st.selected = st.selected.saturating_sub(1);
-            load(st)
-        }
-        Some(Action::Down) => {
-            st.selected = (st.selected + 1).min(EXPORT_FORMATS.len() - 1);
-            load(st)
-        }
-        Some(Action::Details) | Some(Action::Copy) => match &st.text {
-            Some(t) => vec![Effect::Copy {
-                text: t.clone(),
-                what: format!("{} for {}", EXPORT_FORMATS[st.selected].as_str(), st.id),
-            }],
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
-}
-
-fn generate_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
-    let Screen::Generate(g) = &mut m.screen else {
-        return Vec::new();
-    };
-    match k.code {
-        KeyCode::Esc => m.screen = Screen::Main,
-        KeyCode::Tab | KeyCode::Down => g.field = (g.field + 1) % GenerateState::FIELDS,
-        KeyCode::BackTab | KeyCode::Up => {
-            g.field = (g.field + GenerateState::FIELDS - 1) % GenerateState::FIELDS
-        }
-        KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right if g.field == 0 || g.field >= 3 => {
-            match g.field {
-                0 => {
-                    g.kind = if g.kind == Kind::Agent {
-                        Kind::McpServer
-                    } else {
-                        Kind::Agent
-                    }
-                }
-                3 => g.keyring = !g.keyring,
-                _ => g.register = !g.register,
-            }
-        }
-        KeyCode::Backspace if g.field == 1 => {
-            g.id.pop();
-        }
-        KeyCode::Backspace if g.field == 2 => {
-            g.name.pop();
-        }
-        KeyCode::Char(c) if g.field == 1 && !c.is_control() => g.id.push(c),
-        KeyCode::Char(c) if g.field == 2 && !c.is_control() => g.name.push(c),
-        KeyCode::Enter => {
-            return vec![Effect::Generate {
-                kind: g.kind,
-                id: (!g.id.trim().is_empty()).then(|| g.id.trim().to_string()),
-                name: (!g.name.trim().is_empty()).then(|| g.name.trim().to_string()),
-                keyring: g.keyring,
-                register: g.register,
-            }];
-        }
-        _ => {}
-    }
-    Vec::new()
-}
-
-fn rotate_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
-    let Screen::Rotate(st) = &mut m.screen else {
-        return Vec::new();
-    };
-    if st.running {
-        return Vec::new();
-    }
-    if st.journal.is_some() || st.error.is_some() {
-        // After a rotation, Enter goes straight to the capture step: the export picker.
-        if k.code == KeyCode::Enter
-            && st
-                .journal
-                .as_ref()
-                .is_some_and(|j| !j.step(crate::core::rotation::StepId::Capture).is_settled())
-        {
-            let id = st
-                .journal
-                .as_ref()
-                .map(|j| j.identity_id.clone())
-                .unwrap_or_default();
-            m.screen = Screen::Export(ExportState {
-                id: id.clone(),
-                selected: 0,
-                text: None,
-                error: None,
-            });
-            return vec![Effect::LoadExport {
-                id,
-                format: EXPORT_FORMATS[0],
-            }];
-        }
-        if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
-            m.screen = Screen::Main;
-        }
-        return Vec::new();
-    }
-    if let Some(j) = &st.resumable
-        && k.code == KeyCode::Enter
-    {
-        st.running = true;
-        return vec![Effect::ResumeRotation {
-            id: j.identity_id.clone(),
-        }];
-    }
-    match k.code {
-        KeyCode::Esc => m.screen = Screen::Main,
-        KeyCode::Tab => {
-            st.mode = if st.mode == Mode::Planned {
-                Mode::Emergency
-            } else {
-                Mode::Planned
-            };
-            st.emergency_confirmed = false;
-            st.plan = None;
-            return vec![Effect::PlanRotation {
-                id: st.id.clone(),
-                mode: st.mode,
-            }];
-        }
-        KeyCode::Backspace => {
-            st.typed.pop();
-        }
-        KeyCode::Char(c) if !c.is_control() => st.typed.push(c),
-        KeyCode::Enter if st.plan.is_some() && st.typed == st.id => {
-            if st.mode == Mode::Emergency && !st.emergency_confirmed {
-                st.emergency_confirmed = true;
-                return Vec::new();
-            }
-            st.running = true;
-            return vec![Effect::Rotate {
-                id: st.id.clone(),
-                mode: st.mode,
-            }];
-        }
-        _ => {}
     }
     Vec::new()
 }
@@ -556,7 +401,8 @@ fn mouse(m: &mut Model, e: ratatui::crossterm::event::MouseEvent) -> Vec<Effect>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::identity::{Identity, Source};
+    use crate::core::identity::{Identity, Kind, Source};
+    use crate::core::rotation::Mode;
     use ratatui::crossterm::event::{KeyEventState, KeyModifiers};
     use zeroize::Zeroizing;
 
@@ -744,57 +590,88 @@ mod tests {
         assert_eq!(fx, vec![Effect::Reload]);
     }
 
-    #[test]
-    fn rotation_needs_the_typed_id_and_a_second_yes_for_emergency() {
-        let mut m = model();
-        assert_eq!(
-            update(&mut m, press(KeyCode::Char('R'))),
-            vec![Effect::PlanRotation {
-                id: "alpha".into(),
-                mode: Mode::Planned
-            }]
-        );
-        let plan = crate::app::rotate::Plan {
+    fn plan(mode: Mode) -> Msg {
+        Msg::Planned(Ok(crate::app::rotate::Plan {
             id: "alpha".into(),
             kind: Kind::Agent,
-            mode: Mode::Planned,
+            mode,
             old_did: "d".into(),
             consequences: vec![],
             file_hits: vec![],
-        };
-        update(&mut m, Msg::Planned(Ok(plan)));
+        }))
+    }
+
+    fn ctrl(c: char) -> Msg {
+        Msg::Key(KeyEvent {
+            code: KeyCode::Char(c),
+            modifiers: KeyModifiers::CONTROL,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        })
+    }
+
+    #[test]
+    fn rotation_needs_the_typed_id_or_name_and_a_second_yes_for_emergency() {
+        let mut m = model();
+        m.identities[1].id = "a1b2".into();
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('R'))),
+            vec![Effect::PlanRotation {
+                id: "a1b2".into(),
+                mode: Mode::Planned
+            }]
+        );
+        update(&mut m, plan(Mode::Planned));
         assert!(
             update(&mut m, press(KeyCode::Enter)).is_empty(),
-            "no id typed"
+            "nothing typed"
         );
+        let hint = |m: &Model| match &m.screen {
+            Screen::Rotate(st) => st.hint.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        assert!(
+            hint(&m).contains("the name alpha or the id a1b2"),
+            "{}",
+            hint(&m)
+        );
+        for c in "alpah".chars() {
+            update(&mut m, press(KeyCode::Char(c)));
+        }
+        assert!(update(&mut m, press(KeyCode::Enter)).is_empty());
+        assert!(hint(&m).contains("“alpah” does not match"), "{}", hint(&m));
+        // Ctrl-U clears the field instead of typing u; the name (unique) confirms.
+        update(&mut m, ctrl('u'));
         for c in "alpha".chars() {
             update(&mut m, press(KeyCode::Char(c)));
         }
         assert_eq!(
             update(&mut m, press(KeyCode::Enter)),
-            vec![Effect::Rotate {
-                id: "alpha".into(),
-                mode: Mode::Planned
+            vec![Effect::RotateWith {
+                id: "a1b2".into(),
+                mode: Mode::Planned,
+                new_agent: false,
             }]
         );
         let mut m = model();
         update(&mut m, press(KeyCode::Char('R')));
         assert_eq!(
             update(&mut m, press(KeyCode::Tab)),
-            vec![Effect::PlanRotation {
+            vec![Effect::PlanAnew {
                 id: "alpha".into(),
-                mode: Mode::Emergency
+                mode: Mode::Emergency,
+                new_agent: false,
             }]
         );
-        let plan = crate::app::rotate::Plan {
-            id: "alpha".into(),
-            kind: Kind::Agent,
-            mode: Mode::Emergency,
-            old_did: "d".into(),
-            consequences: vec![],
-            file_hits: vec![],
-        };
-        update(&mut m, Msg::Planned(Ok(plan)));
+        assert_eq!(
+            update(&mut m, ctrl('n')),
+            vec![Effect::PlanAnew {
+                id: "alpha".into(),
+                mode: Mode::Emergency,
+                new_agent: true,
+            }]
+        );
+        update(&mut m, plan(Mode::Emergency));
         for c in "alpha".chars() {
             update(&mut m, press(KeyCode::Char(c)));
         }
@@ -804,11 +681,222 @@ mod tests {
         );
         assert_eq!(
             update(&mut m, press(KeyCode::Enter)),
-            vec![Effect::Rotate {
+            vec![Effect::RotateWith {
                 id: "alpha".into(),
-                mode: Mode::Emergency
+                mode: Mode::Emergency,
+                new_agent: true,
             }]
         );
+    }
+
+    /// A name that two identities share is not accepted: only the id is.
+    #[test]
+    fn a_shared_name_does_not_confirm() {
+        let mut m = model();
+        m.identities[0].name = Some("alpha".into());
+        m.identities[0].id = "b-id".into();
+        m.identities[1].id = "a-id".into();
+        update(&mut m, press(KeyCode::Char('R')));
+        let Screen::Rotate(st) = &m.screen else {
+            panic!("the wizard is open")
+        };
+        assert_eq!(st.accept, vec![st.id.clone()], "only the id");
+    }
+
+    #[test]
+    fn typing_a_filter_keeps_the_highlight_while_it_matches() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Down));
+        assert_eq!(m.current().unwrap().id, "beta");
+        update(&mut m, press(KeyCode::Char('/')));
+        update(&mut m, press(KeyCode::Char('a')));
+        assert_eq!(m.visible().len(), 2);
+        assert_eq!(m.current().unwrap().id, "beta", "not the first row");
+        update(&mut m, ctrl('u'));
+        assert_eq!(m.current().unwrap().id, "beta");
+    }
+
+    #[test]
+    fn filter_editing_keys() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('/')));
+        for c in "srvx".chars() {
+            update(&mut m, press(KeyCode::Char(c)));
+        }
+        assert_eq!(m.visible().len(), 0);
+        update(&mut m, press(KeyCode::Backspace));
+        assert_eq!(m.filter, "srv");
+        update(&mut m, press(KeyCode::Home));
+        update(&mut m, press(KeyCode::Delete));
+        assert_eq!(m.filter, "rv");
+        update(&mut m, ctrl('u'));
+        assert_eq!(m.filter, "", "Ctrl-U clears the filter");
+        assert_eq!(m.visible().len(), 3);
+        update(&mut m, ctrl('c'));
+        assert!(m.quit, "Ctrl-C still quits while filtering");
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('n')));
+        update(&mut m, ctrl('c'));
+        assert!(m.quit, "and from a dialog");
+    }
+
+    #[test]
+    fn every_toast_goes_into_the_log_once() {
+        let mut m = model();
+        m.now = 3600;
+        update(&mut m, press(KeyCode::Char('s')));
+        update(
+            &mut m,
+            Msg::Tick {
+                now: 3601,
+                clipboard_left: None,
+            },
+        );
+        m.toast = None;
+        update(&mut m, press(KeyCode::Char('s')));
+        let texts: Vec<&str> = m.session.log.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["Sorted by name", "Sorted by badge expiry"]);
+        assert_eq!(m.session.log[0].0, 3600);
+        update(&mut m, press(KeyCode::Char('L')));
+        assert!(matches!(m.screen, Screen::Log(_)));
+    }
+
+    #[test]
+    fn destructive_actions_ask_first() {
+        let mut m = model();
+        assert!(update(&mut m, press(KeyCode::Char('u'))).is_empty());
+        assert!(matches!(m.screen, Screen::Confirm(_)));
+        assert!(
+            update(&mut m, press(KeyCode::Enter)).is_empty(),
+            "Enter is no yes"
+        );
+        assert!(update(&mut m, press(KeyCode::Esc)).is_empty());
+        assert!(matches!(m.screen, Screen::Main));
+        update(&mut m, press(KeyCode::Char('E')));
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('y'))),
+            vec![Effect::EndGrace { id: "alpha".into() }]
+        );
+    }
+
+    #[test]
+    fn badges_need_a_registry_and_auto_renew_renews_once() {
+        let mut m = model();
+        assert!(update(&mut m, press(KeyCode::Char('b'))).is_empty());
+        assert!(
+            m.toast
+                .as_deref()
+                .unwrap()
+                .contains("No registry configured")
+        );
+        m.registry = "http://127.0.0.1:1".into();
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('b'))),
+            vec![Effect::RenewBadge {
+                id: "alpha".into(),
+                auto: false
+            }]
+        );
+        m.identities[1].badge = Some(crate::core::identity::BadgeInfo {
+            jti: "j".into(),
+            iss: "i".into(),
+            sub: "s".into(),
+            trust_level: None,
+            ial: None,
+            issued_at: 0,
+            expires_at: 100,
+            state: crate::core::badge::BadgeState::Valid,
+            reason: None,
+        });
+        m.now = 90;
+        update(&mut m, press(KeyCode::Char('a')));
+        assert!(m.session.auto_renew);
+        let tick = |m: &mut Model| {
+            update(
+                m,
+                Msg::Tick {
+                    now: 91,
+                    clipboard_left: None,
+                },
+            )
+        };
+        assert!(
+            tick(&mut m).is_empty(),
+            "the manual request is still in flight"
+        );
+        update(
+            &mut m,
+            Msg::BadgeRenewed {
+                id: "alpha".into(),
+                auto: false,
+                result: Err("x".into()),
+            },
+        );
+        assert_eq!(
+            tick(&mut m),
+            vec![Effect::RenewBadge {
+                id: "alpha".into(),
+                auto: true
+            }]
+        );
+        assert!(tick(&mut m).is_empty(), "one renewal at a time");
+        assert_eq!(
+            update(
+                &mut m,
+                Msg::BadgeRenewed {
+                    id: "alpha".into(),
+                    auto: true,
+                    result: Ok(5000)
+                },
+            ),
+            vec![Effect::Reload]
+        );
+        assert!(
+            tick(&mut m).is_empty(),
+            "the old listing is not renewed again"
+        );
+    }
+
+    #[test]
+    fn a_broken_key_picker_offers_nothing() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('e')));
+        update(
+            &mut m,
+            Msg::ExportText {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0],
+                text: Err("malformed".into()),
+            },
+        );
+        assert!(update(&mut m, press(KeyCode::Down)).is_empty());
+        assert!(update(&mut m, press(KeyCode::Enter)).is_empty());
+        assert!(update(&mut m, press(KeyCode::Char('s'))).is_empty());
+        assert!(matches!(&m.screen, Screen::Export(st) if st.save.is_none()));
+    }
+
+    #[test]
+    fn save_to_file_from_the_picker() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('e')));
+        update(
+            &mut m,
+            Msg::ExportText {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0],
+                text: Ok(Zeroizing::new("X=1".into())),
+            },
+        );
+        update(&mut m, press(KeyCode::Char('s')));
+        for c in "out.env".chars() {
+            update(&mut m, press(KeyCode::Char(c)));
+        }
+        let fx = update(&mut m, press(KeyCode::Enter));
+        assert!(
+            matches!(&fx[..], [Effect::SaveExport { path, text, .. }] if path == "out.env" && text.as_str() == "X=1")
+        );
+        update(&mut m, Msg::Saved(Err("exists".into())));
+        assert!(matches!(&m.screen, Screen::Export(st) if st.save_error.is_some()));
     }
 
     /// Esc backs out (details, then the filter, keeping the highlight) and never quits.
@@ -937,6 +1025,37 @@ mod tests {
             "env",
         );
         update(&mut m, Msg::Resumable(j));
+        assert!(
+            update(&mut m, press(KeyCode::Tab)).is_empty(),
+            "Tab does nothing on the resume screen"
+        );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        let saved = st.resumable.clone();
+        assert!(
+            update(&mut m, press(KeyCode::Char('n'))).is_empty(),
+            "an interrupted rotation is resumed (or rolled back), not left half-done"
+        );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        if let Some(j) = &mut st.resumable {
+            j.phase = crate::core::rotation::Phase::Done;
+        }
+        assert_eq!(
+            update(&mut m, press(KeyCode::Char('n'))),
+            vec![Effect::PlanAnew {
+                id: "alpha".into(),
+                mode: Mode::Planned,
+                new_agent: false
+            }],
+            "n starts a new rotation, without offering the old one again"
+        );
+        let Screen::Rotate(st) = &mut m.screen else {
+            panic!("the wizard is open")
+        };
+        st.resumable = saved;
         assert_eq!(
             update(&mut m, press(KeyCode::Enter)),
             vec![Effect::ResumeRotation { id: "alpha".into() }]

@@ -1,0 +1,145 @@
+//! The status lines for results of the new actions, and saving an export to a file.
+//! Plain functions of their inputs, so each can be tested without a terminal.
+
+use crate::app::fix::{self, Fixed};
+use crate::app::rotate::{GraceEnded, Rollback};
+use crate::core::identity::{Code, Identity};
+use crate::store::fs::{self as sfs, Overwrite, WriteError};
+use std::path::{Path, PathBuf};
+
+pub fn rolled_back(i: &Identity, rb: &Rollback) -> String {
+    let mut s = format!(
+        "Rolled back {}: the key is {} again (fingerprint {})",
+        i.label(),
+        rb.restored_did,
+        rb.restored_fingerprint
+    );
+    if let Some(a) = &rb.archived_as {
+        s.push_str(&format!("; the rotated-out key is archived as archive/{a}"));
+    }
+    for n in &rb.notes {
+        s.push_str(&format!("; {n}"));
+    }
+    s
+}
+
+pub fn grace_ended(i: &Identity, ended: &GraceEnded) -> String {
+    let kids: Vec<&str> = ended.dropped.iter().map(|k| k.kid.as_str()).collect();
+    format!(
+        "Ended the grace period of {}: dropped {} from {}; partners now trust only the active key (the archived key is kept)",
+        i.label(),
+        kids.join(", "),
+        ended.card
+    )
+}
+
+/// `~/x` is under $HOME; a relative path is under the working directory.
+fn resolve(cwd: &Path, typed: &str) -> PathBuf {
+    match (typed.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => cwd.join(typed),
+    }
+}
+
+/// Writes the export text into a NEW file, mode 0600: an existing file (or a symlink,
+/// even a dangling one) is never replaced, and nothing is written through a symlinked
+/// directory.
+pub fn save_export(cwd: &Path, typed: &str, text: &str, what: &str) -> Result<String, String> {
+    let path = resolve(cwd, typed);
+    if path.file_name().is_none() || typed.ends_with('/') {
+        return Err(format!("{} names a directory, not a file", path.display()));
+    }
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(format!(
+            "{} already exists; not overwritten — choose a new file name",
+            path.display()
+        ));
+    }
+    sfs::refuse_symlinks(&path).map_err(|e| e.to_string())?;
+    match sfs::write_atomic(&path, text.as_bytes(), 0o600, Overwrite::Refuse) {
+        Ok(()) => Ok(format!(
+            "Saved {what} to {} (new file, mode 0600) — it holds the private key",
+            path.display()
+        )),
+        Err(WriteError::Exists { .. }) => Err(format!(
+            "{} already exists; not overwritten — choose a new file name",
+            path.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The status-bar line after `f`: what was fixed, or the real reason nothing was.
+pub fn fix_summary(i: &Identity, fixed: &[Fixed]) -> String {
+    if !fixed.is_empty() {
+        let actions: Vec<&str> = fixed.iter().map(|f| f.action.as_str()).collect();
+        return format!("Fixed {}: {}", i.label(), actions.join("; "));
+    }
+    let first = |code: Code| i.problems.iter().find(|p| p.code == code);
+    // A key that cannot be read (or does not match its public half) blocks the repairs
+    // that would derive from it; that is the reason to give, with its own fix.
+    for code in [Code::MalformedKey, Code::KeyMismatch] {
+        if let Some(p) = first(code) {
+            return format!(
+                "Nothing fixed for {}: {} — {}. Fix: {}",
+                i.label(),
+                p.code.as_str(),
+                p.message,
+                p.fix
+            );
+        }
+    }
+    if let Some(p) = first(Code::SymlinkedKey) {
+        return format!(
+            "Nothing fixed for {}: its files are reached through a symlink, which f never changes ({}). Fix: {}",
+            i.label(),
+            p.message,
+            p.fix
+        );
+    }
+    if i.problems.iter().any(|p| fix::repairable(p.code)) {
+        return format!(
+            "Nothing fixed for {}: its directory is a symlink or is injected through the environment, so f leaves it alone",
+            i.label()
+        );
+    }
+    match i.problems.first() {
+        None => format!("Nothing to fix for {}: it has no problems", i.label()),
+        Some(p) => format!(
+            "Nothing here can be fixed automatically for {}: {} — fix: {}",
+            i.label(),
+            p.code.as_str(),
+            p.fix
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_creates_0600_and_never_overwrites_or_follows_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ok = save_export(dir.path(), "a.env", "X=1\n", "env for a").unwrap();
+        assert!(ok.contains("a.env"), "{ok}");
+        let p = dir.path().join("a.env");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "X=1\n");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let e = save_export(dir.path(), "a.env", "Y=2\n", "env").unwrap_err();
+        assert!(e.contains("already exists"), "{e}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "X=1\n");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("l")).unwrap();
+        assert!(save_export(dir.path(), "l", "Z", "env").is_err());
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "not written through the link"
+        );
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("d")).unwrap();
+        assert!(save_export(dir.path(), "d/b.env", "Z", "env").is_err());
+    }
+}

@@ -1,0 +1,410 @@
+//! The real binary under tmux doing what only the CLI could do before, and the text
+//! input: Ctrl-U in the filter, a wrong and a right (name) confirmation in the rotation
+//! wizard at 80×24, ending a grace period, rolling back, the message log, saving an
+//! export to a new 0600 file, a broken key's picker and `f`, and badges renewed by hand
+//! and automatically against the development registry. Needs tmux.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+const KEY: &str = "sk_test_0123456789abcdefSECRET";
+const BILLING: &str = "11111111-1111-4111-8111-111111111111";
+
+fn enabled() -> bool {
+    if Tmux::available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
+        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
+    );
+    eprintln!("skipped: tmux is not installed");
+    false
+}
+
+fn launch(h: &Home, name: &str, size: (u16, u16), extra_env: &str) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let dir = h.path().display();
+    let cmd = format!(
+        "cd {dir}; env -u DISPLAY -u WAYLAND_DISPLAY HOME={dir} TERM=xterm-256color {extra_env} {bin} 2>{dir}/stderr.txt; echo \"exit=$?\" > {dir}/exit.txt; sleep 30"
+    );
+    Tmux::start(name, size.0, size.1, &cmd)
+}
+
+fn seed_billing(h: &Home) {
+    let out = h.run(&[
+        "generate",
+        "--kind",
+        "agent",
+        "--name",
+        "billing-agent",
+        "--id",
+        BILLING,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn did_of(h: &Home, id: &str) -> String {
+    find(&h.list_json(&[]), id)["did"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn retiring_keys(h: &Home) -> usize {
+    let card: Value = serde_json::from_str(
+        &std::fs::read_to_string(h.agent_dir(BILLING).join("agent-card.json")).unwrap(),
+    )
+    .unwrap();
+    card["public_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["status"] == "retiring")
+        .count()
+}
+
+fn quit(t: &Tmux, h: &Home) {
+    t.send(&["q"]);
+    assert_eq!(wait_file(&h.path().join("exit.txt"), 10).trim(), "exit=0");
+}
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn filter_wizard_end_grace_rollback_and_the_log_at_80x24() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_billing(&h);
+    let old_did = did_of(&h, BILLING);
+    let t = launch(&h, "wizard", (80, 24), "");
+    t.wait_for("billing-agent", 10);
+
+    // Ctrl-U clears the filter (it used to type "u").
+    t.send(&["/"]);
+    t.type_text("zzz");
+    let screen = t.wait_for("Nothing matches the filter", 5);
+    assert!(!screen.contains("billing-agent"), "{screen}");
+    t.send(&["C-u"]);
+    let screen = t.wait_for("[/ █]", 5);
+    assert!(screen.contains("billing-agent"), "{screen}");
+    t.send(&["Enter"]);
+
+    // The wizard's prompt is on screen at 80×24 and names what to type; a wrong
+    // confirmation says so; the (unique) name confirms.
+    // The help lists every key at 80×24: it scrolls to the last ones.
+    t.send(&["?"]);
+    let screen = t.wait_for("↓ more", 5);
+    assert!(!screen.contains("message log of this session"), "{screen}");
+    t.send(&["Down", "Down", "Down", "Down", "Down", "Down"]);
+    t.wait_for("message log of this session", 5);
+    t.send(&["Escape"]);
+
+    t.send(&["R"]);
+    t.wait_for("Type the name billing-agent or the id", 10);
+    // --new-agent is an option of the wizard (Ctrl-N), shown as a checkbox.
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [x]", 5);
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [ ]", 5);
+    t.wait_for("Type the name billing-agent or the id", 10);
+    t.type_text("billing");
+    t.send(&["Enter"]);
+    t.wait_for("“billing” does not match", 5);
+    assert!(
+        h.agent_dir(BILLING).join("archive").read_dir().is_err() || {
+            capiscio_tui::store::rotate::list_archive(
+                &h.agent_dir(BILLING),
+                capiscio_tui::core::identity::Kind::Agent,
+            )
+            .is_empty()
+        }
+    );
+    t.send(&["C-u"]);
+    t.type_text("billing-agent");
+    t.send(&["Enter"]);
+    t.wait_for("Enter: capture the new key now", 15);
+    assert_eq!(
+        capiscio_tui::store::rotate::list_archive(
+            &h.agent_dir(BILLING),
+            capiscio_tui::core::identity::Kind::Agent
+        )
+        .len(),
+        1
+    );
+    let new_did = did_of(&h, BILLING);
+    assert_ne!(new_did, old_did);
+    assert_eq!(retiring_keys(&h), 1, "the old key is retiring");
+    t.send(&["Escape"]);
+
+    // End the grace period: asked first, then the card drops the old key.
+    t.send(&["E"]);
+    t.wait_for("End the grace period of billing-agent?", 5);
+    t.send(&["y"]);
+    t.wait_for("Ended the grace period of billing-agent", 10);
+    assert_eq!(retiring_keys(&h), 0);
+
+    // Roll back: asked first; n cancels, y restores the previous key.
+    t.send(&["u"]);
+    t.wait_for("Roll back billing-agent?", 5);
+    t.send(&["n"]);
+    t.wait_for("Cancelled: did not roll back", 5);
+    assert_eq!(did_of(&h, BILLING), new_did);
+    t.send(&["u"]);
+    t.wait_for("Roll back billing-agent?", 5);
+    t.send(&["y"]);
+    t.wait_for("Rolled back billing-agent", 10);
+    assert_eq!(
+        did_of(&h, BILLING),
+        old_did,
+        "the DID on disk is the old one"
+    );
+
+    // The log keeps what the status line showed.
+    t.send(&["L"]);
+    let screen = t.wait_for("Messages this session", 5);
+    for text in [
+        "Ended the grace period of billing-agent",
+        "Cancelled: did not roll back billing-agent",
+        "Rolled back billing-agent",
+    ] {
+        assert!(
+            screen.contains(text),
+            "{text} missing from the log:\n{screen}"
+        );
+    }
+    t.send(&["Escape"]);
+    quit(&t, &h);
+}
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn save_to_file_and_a_broken_key() {
+    use std::os::unix::fs::PermissionsExt;
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    seed_billing(&h);
+    let broken = h.agent_dir("broken-agent");
+    write(
+        &broken.join("private.jwk"),
+        r#"{"kty":"OKP","crv":"Ed25519","d":"@@@","x":"zz"}"#,
+        0o600,
+    );
+    chmod(&broken, 0o700);
+    let t = launch(&h, "save", (120, 32), "");
+    t.wait_for("billing-agent", 10);
+
+    // Without a registry, b says so.
+    t.send(&["/"]);
+    t.type_text("billing");
+    t.send(&["Enter", "b"]);
+    t.wait_for("No registry configured", 5);
+
+    // Save to file: a new file, 0600, exactly the export text.
+    t.send(&["e"]);
+    t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK", 10);
+    t.send(&["s"]);
+    t.wait_for("Save to file:", 5);
+    t.type_text("out.env");
+    t.send(&["Enter"]);
+    t.wait_for("Saved env for billing-agent", 10);
+    let path = h.path().join("out.env");
+    let expected = stdout(&h.run(&["export", BILLING, "--format", "env"]));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Never over an existing file, nor through a (dangling) symlink.
+    std::os::unix::fs::symlink(h.path().join("target.env"), h.path().join("link.env")).unwrap();
+    for name in ["out.env", "link.env"] {
+        t.send(&["e"]);
+        t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK", 10);
+        t.send(&["s"]);
+        t.wait_for("Save to file:", 5);
+        t.type_text(name);
+        t.send(&["Enter"]);
+        t.wait_for("already exists; not overwritten", 10);
+        t.send(&["Escape", "Escape"]);
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    assert!(!h.path().join("target.env").exists());
+
+    // A key that cannot be loaded: the picker says why instead of offering formats.
+    t.send(&["/", "C-u"]);
+    t.type_text("broken");
+    t.send(&["Enter", "e"]);
+    let screen = t.wait_for("Cannot export broken-agent", 10);
+    assert!(screen.contains("cannot be loaded"), "{screen}");
+    assert!(!screen.contains("Docker Compose"), "{screen}");
+    assert!(!screen.contains("Enter copies"), "{screen}");
+    t.send(&["Escape"]);
+
+    // f gives the real reason: the private key is malformed.
+    t.send(&["f"]);
+    t.wait_for("Nothing fixed for broken-agent: malformed-key", 10);
+    quit(&t, &h);
+}
+
+/// Registry world: a dev registry with an API key, and agents registered with it.
+struct World {
+    home: Home,
+    reg: DevReg,
+}
+
+impl World {
+    fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("CAPISCIO_SERVER_URL", self.reg.url.as_str()),
+            ("CAPISCIO_API_KEY", KEY),
+        ]
+    }
+
+    fn agent(&self, n: u8, name: &str) -> String {
+        let id = format!("{n:02x}{n:02x}{n:02x}{n:02x}-0000-4000-8000-0000000000{n:02x}");
+        let key = capiscio_tui::core::key::KeyPair::from_seed(&[n; 32]);
+        capiscio_tui::store::disk::write_agent(
+            &self.home.agent_dir(&id),
+            &key,
+            Some(&format!(r#"{{"name":"{name}"}}"#)),
+        )
+        .unwrap();
+        let (code, _) = self.reg.post(
+            "/v1/sdk/agents",
+            &json!({"id": id, "name": name, "status": "active"}).to_string(),
+            Some(KEY),
+        );
+        assert_eq!(code, 201);
+        let out = self.home.run_env(&["register", &id], &self.env());
+        assert!(out.status.success(), "register: {}", stderr(&out));
+        id
+    }
+
+    fn dev_badge(&self, id: &str, iat: i64, exp: i64) {
+        let (code, v) = self.reg.post(
+            "/_dev/badges",
+            &json!({"agent_id": id, "iat": iat, "exp": exp}).to_string(),
+            None,
+        );
+        assert_eq!(code, 200, "{v}");
+        write(
+            &self.home.agent_dir(id).join("badge.jwt"),
+            v["token"].as_str().unwrap(),
+            0o600,
+        );
+    }
+
+    fn badge(&self, id: &str) -> capiscio_tui::core::badge::Badge {
+        let text = std::fs::read_to_string(self.home.agent_dir(id).join("badge.jwt")).unwrap();
+        capiscio_tui::core::badge::decode(text.trim()).unwrap()
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn badges_renew_by_hand_and_automatically() {
+    if !enabled() {
+        return;
+    }
+    let w = World {
+        home: Home::new(),
+        reg: DevReg::start(&["--api-key", KEY]),
+    };
+    let a = w.agent(1, "agent-a");
+    let b = w.agent(2, "agent-b");
+    let now = now();
+    w.dev_badge(&a, now - 10, now + 3600);
+    // Under a fifth of its lifetime left: expiring.
+    w.dev_badge(&b, now - 3000, now + 60);
+    let before_a = w.badge(&a);
+    let before_b = w.badge(&b);
+    let env = format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", w.reg.url);
+    let t = launch(&w.home, "badges", (120, 32), &env);
+    t.wait_for("agent-b", 10);
+
+    // b on agent-a requests a new badge and stores it.
+    t.send(&["/"]);
+    t.type_text("agent-a");
+    t.send(&["Enter", "b"]);
+    t.wait_for("New badge for agent-a", 15);
+    let after_a = w.badge(&a);
+    assert_ne!(after_a.jti, before_a.jti, "a new badge on disk");
+    t.send(&["Escape"]);
+    assert_eq!(w.badge(&b).jti, before_b.jti, "agent-b untouched so far");
+
+    // Auto-renew (opt-in) renews agent-b's expiring badge while the UI is open, once.
+    t.send(&["a"]);
+    t.wait_for("auto-renew on", 5);
+    t.wait_for("Auto-renewed for agent-b", 15);
+    let after_b = w.badge(&b);
+    assert_ne!(after_b.jti, before_b.jti);
+    assert!(after_b.exp > before_b.exp, "the renewed badge lasts longer");
+    assert_eq!(w.badge(&a).jti, after_a.jti, "a fresh badge is not renewed");
+    t.send(&["L"]);
+    let screen = t.wait_for("Messages this session", 5);
+    assert!(screen.contains("Auto-renewed for agent-b"), "{screen}");
+    t.send(&["Escape"]);
+    quit(&t, &w.home);
+}
+
+/// The wizard's Ctrl-N is the CLI's `--new-agent`: the registry keeps the old key for
+/// the agent, so the rotation gives the new key its own agent record and the identity
+/// moves to that id.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn the_wizard_moves_to_a_new_registry_agent() {
+    if !enabled() {
+        return;
+    }
+    let w = World {
+        home: Home::new(),
+        reg: DevReg::start(&["--api-key", KEY]),
+    };
+    let c = w.agent(3, "agent-c");
+    let env = format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", w.reg.url);
+    let t = launch(&w.home, "newagent", (120, 32), &env);
+    t.wait_for("agent-c", 10);
+    t.send(&["R"]);
+    t.wait_for("Type the name agent-c or the id", 15);
+    t.send(&["C-n"]);
+    t.wait_for("new registry agent: [x]", 5);
+    t.wait_for("Type the name agent-c or the id", 15);
+    t.type_text("agent-c");
+    t.send(&["Enter"]);
+    t.wait_for("Register the new key with the registry", 20);
+    let list = w.home.list_json(&w.env());
+    assert!(
+        list.iter().all(|v| v["id"] != c.as_str()),
+        "the identity left its old id: {list:#?}"
+    );
+    let moved = list
+        .iter()
+        .find(|v| v["name"] == "agent-c")
+        .unwrap_or_else(|| panic!("agent-c missing: {list:#?}"));
+    let new_id = moved["id"].as_str().unwrap();
+    let (code, agents) = w.reg.call("GET", "/v1/sdk/agents", None, Some(KEY));
+    assert_eq!(code, 200, "{agents}");
+    assert!(
+        agents.to_string().contains(new_id),
+        "the registry has a record for {new_id}: {agents}"
+    );
+    t.send(&["Escape"]);
+    quit(&t, &w.home);
+}
