@@ -11,7 +11,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         // Act on presses only: Windows also reports releases (and repeats).
         Msg::Key(k) if k.kind != KeyEventKind::Press => Vec::new(),
-        Msg::Key(k) => key(m, k),
+        Msg::Key(k) => {
+            // A key press dismisses the last status message.
+            m.toast = None;
+            m.toast_age = 0;
+            key(m, k)
+        }
         Msg::Mouse(e) => mouse(m, e),
         Msg::Resize(w, h) => {
             m.size = (w, h);
@@ -21,7 +26,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             now,
             clipboard_left,
         } => {
-            m.now = now;
+            super::live::tick(m, now);
             m.clipboard_left = clipboard_left;
             if m.toast.is_some() {
                 m.toast_age += 1;
@@ -35,30 +40,27 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Loaded { identities, notes } => {
-            // The highlight follows the identity, not the row number, across every reload.
-            let kept = m.selection_key();
-            m.identities = identities;
-            m.notes = notes;
-            m.reselect(kept);
-            Vec::new()
-        }
+        Msg::Loaded { identities, notes } => super::live::loaded(m, identities, notes),
         Msg::CheckedOne(i) => {
-            let i = *i;
-            if let Some(slot) = m
-                .identities
-                .iter_mut()
-                .find(|x| x.kind == i.kind && x.id == i.id && x.location == i.location)
-            {
-                *slot = i;
-            }
+            super::live::checked_one(m, *i);
             Vec::new()
         }
         Msg::Checked(ids) => {
             let kept = m.selection_key();
             m.identities = ids;
-            m.checking = false;
+            super::live::tick(m, m.now);
+            super::live::check_finished(m, None);
             m.reselect(kept);
+            Vec::new()
+        }
+        Msg::CheckFinished { error } => {
+            super::live::check_finished(m, error);
+            Vec::new()
+        }
+        Msg::HomeChanged => vec![Effect::Reload],
+        Msg::ClipboardClearSent(s) => {
+            m.toast = Some(s);
+            m.toast_age = 0;
             Vec::new()
         }
         Msg::ExportText { id, format, text } => {
@@ -77,6 +79,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Copied(r) => {
+            // The key left this tool: a rotation waiting for it to be captured is done.
+            let noted = match (&r, &m.screen) {
+                (Ok(_), Screen::Export(st)) => vec![Effect::NoteCapture { id: st.id.clone() }],
+                _ => Vec::new(),
+            };
             m.toast = Some(match r {
                 Ok(s) => s,
                 Err(e) => format!(
@@ -86,7 +93,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if matches!(m.screen, Screen::Export(_)) {
                 m.screen = Screen::Main;
             }
-            Vec::new()
+            noted
         }
         Msg::ClipboardCleared { cleared } => {
             m.toast = Some(if cleared {
@@ -253,8 +260,7 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             }
         }
         Some(Action::Refresh) => {
-            m.checking = true;
-            return vec![Effect::Reload, Effect::CheckRegistry];
+            return vec![Effect::Reload, super::live::ask(m, Effect::CheckRegistry)];
         }
         Some(Action::Fix) => {
             if let Some(id) = id {
