@@ -156,8 +156,6 @@ pub enum Msg {
     },
     /// One identity as the registry check finished it.
     CheckedOne(Box<Identity>),
-    /// Every identity at once (kept for callers that check in one go).
-    Checked(Vec<Identity>),
     /// A registry check ended (each answer came as its own `CheckedOne`); `error` says
     /// why it could not run at all.
     CheckFinished {

@@ -45,14 +45,6 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             super::live::checked_one(m, *i);
             Vec::new()
         }
-        Msg::Checked(ids) => {
-            let kept = m.selection_key();
-            m.identities = ids;
-            super::live::tick(m, m.now);
-            super::live::check_finished(m, None);
-            m.reselect(kept);
-            Vec::new()
-        }
         Msg::CheckFinished { error } => {
             super::live::check_finished(m, error);
             Vec::new()
@@ -949,8 +941,7 @@ mod tests {
             "other rows keep their spinner"
         );
         assert!(m.checking);
-        let all = m.identities.clone();
-        update(&mut m, Msg::Checked(all));
+        update(&mut m, Msg::CheckFinished { error: None });
         assert!(!m.checking);
     }
 
