@@ -3,7 +3,8 @@
 //! with what the registry already said, and registry answers filling rows one by one.
 
 use super::model::{Effect, Model, RowKey, Screen, row_key};
-use crate::core::identity::{Identity, Problem};
+use crate::core::identity::{Identity, Kind, Problem};
+use std::collections::HashMap;
 
 /// Every time-dependent fact re-derived for `now` (Unix seconds).
 pub fn tick(m: &mut Model, now: i64) {
@@ -53,16 +54,23 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
     let kept = m.selection_key();
     let mut recheck: Vec<RowKey> = Vec::new();
     let mut merged = identities;
+    // One index, not a search per identity: reloads of thousands stay cheap.
+    let before: HashMap<(Kind, &str, &str), &Identity> = m
+        .identities
+        .iter()
+        .map(|i| ((i.kind, i.id.as_str(), i.location.as_str()), i))
+        .collect();
     for fresh in &mut merged {
-        let key = row_key(fresh);
-        match m.identities.iter().find(|p| row_key(p) == key) {
+        let prev = before.get(&(fresh.kind, fresh.id.as_str(), fresh.location.as_str()));
+        match prev {
             Some(prev) if crate::app::status::same_facts(prev, fresh) => {
                 // Unanswered so far: a check in flight fills it in, or we are offline.
                 crate::app::status::carry_over(prev, fresh);
             }
-            _ => recheck.push(key),
+            _ => recheck.push(row_key(fresh)),
         }
     }
+    drop(before);
     m.identities = merged;
     m.notes = notes;
     retime(m);
@@ -77,11 +85,12 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
 /// started (that answer is about a key no longer there).
 pub fn checked_one(m: &mut Model, i: Identity) {
     let now = m.now;
-    if let Some(slot) = m
-        .identities
-        .iter_mut()
-        .find(|x| row_key(x) == row_key(&i) && x.fingerprint == i.fingerprint)
-    {
+    if let Some(slot) = m.identities.iter_mut().find(|x| {
+        x.kind == i.kind
+            && x.id == i.id
+            && x.location == i.location
+            && x.fingerprint == i.fingerprint
+    }) {
         *slot = i;
         crate::core::status::retime(slot, now);
     }

@@ -121,6 +121,9 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// At most this many queued messages are handled between two frames.
+const BURST: usize = 256;
+
 fn event_loop(
     runtime: &Runtime,
     rx: &Receiver<Msg>,
@@ -145,6 +148,17 @@ fn event_loop(
         };
         for effect in update::update(model, msg) {
             runtime.run(effect, clipboard);
+        }
+        // Whatever else is already queued (a burst of registry answers) is taken in
+        // before the next frame: one draw per burst, not one per answer.
+        for _ in 0..BURST {
+            if model.quit {
+                break;
+            }
+            let Ok(msg) = rx.try_recv() else { break };
+            for effect in update::update(model, msg) {
+                runtime.run(effect, clipboard);
+            }
         }
         if model.quit {
             break;
