@@ -127,6 +127,49 @@ fn a_badge_expires_while_the_ui_is_open() {
     quit(&t, &h);
 }
 
+/// A badge whose window opens while the UI is open (issued a little in the future, beyond
+/// the skew allowance) turns from ✖ not-yet-valid to ✔ valid without a key pressed.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn a_badge_becomes_valid_while_the_ui_is_open() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let id = "11111111-1111-4111-8111-111111111111";
+    let dir = seed_agent(&h, id, D1, X1, DID1);
+    write(
+        &dir.join("agent-card.json"),
+        r#"{"name":"early-agent"}"#,
+        0o644,
+    );
+    let now = now();
+    let payload = format!(
+        r#"{{"jti":"550e8400-e29b-41d4-a716-446655440001","iss":"{DID1}","sub":"{DID1}","iat":{},"exp":{},"ial":"0","vc":{{"type":["VerifiableCredential","AgentIdentity"],"credentialSubject":{{"level":"0"}}}}}}"#,
+        now + 66,
+        now + 7200
+    );
+    write(
+        &dir.join("badge.jwt"),
+        sign_badge(&seed1(), &payload),
+        0o600,
+    );
+    let t = launch(&h, "early", "", "");
+    let screen = t.wait_for("early-agent", 10);
+    assert!(
+        row(&screen, "early-agent").is_some_and(|l| l.contains("✖ not-yet-valid")),
+        "{screen}"
+    );
+    let screen = wait_until(&t, 25, "the badge to become valid", |s| {
+        row(s, "early-agent").is_some_and(|l| l.contains("✔"))
+    });
+    assert!(screen.contains("─ 0 need attention"), "{screen}");
+    quit(&t, &h);
+}
+
 /// With `--concurrency 1` and a registry that takes 1.5 s per answer, the screen shows
 /// some rows answered while others still wait — answers are not held back to the end.
 #[test]

@@ -377,7 +377,14 @@ pub fn carry_over(prev: &Identity, fresh: &mut Identity) -> bool {
     let Some(info) = prev.registry.as_ref() else {
         return false;
     };
-    if !same_facts(prev, fresh) {
+    // A verdict that only waited for the badge's window says nothing about the badge
+    // inside it: that needs asking again.
+    if !same_facts(prev, fresh)
+        || prev
+            .badge
+            .as_ref()
+            .is_some_and(|b| b.state == BadgeState::NotYetValid)
+    {
         return false;
     }
     let online = |p: &Problem| is_badge_code(p.code) || is_registry_code(p.code);

@@ -3,13 +3,29 @@
 //! with what the registry already said, and registry answers filling rows one by one.
 
 use super::model::{Effect, Model, RowKey, Screen, row_key};
+use crate::core::badge::{BadgeState, SKEW_SECS};
 use crate::core::identity::{Identity, Kind, Problem};
 use std::collections::HashMap;
 
-/// Every time-dependent fact re-derived for `now` (Unix seconds).
-pub fn tick(m: &mut Model, now: i64) {
+/// Every time-dependent fact re-derived for `now` (Unix seconds). A badge that was not
+/// valid yet and whose window has just opened is judged anew by a rescan: what it is
+/// inside its window was never decided.
+pub fn tick(m: &mut Model, now: i64) -> Vec<Effect> {
+    let before = m.now;
     m.now = now;
     retime(m);
+    let opens =
+        |at: i64| before.saturating_add(SKEW_SECS) < at && at <= now.saturating_add(SKEW_SECS);
+    let opened = m.identities.iter().any(|i| {
+        i.badge
+            .as_ref()
+            .is_some_and(|b| b.state == BadgeState::NotYetValid && opens(b.issued_at))
+    });
+    if opened {
+        vec![Effect::Reload]
+    } else {
+        Vec::new()
+    }
 }
 
 fn retime(m: &mut Model) {
@@ -65,7 +81,10 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
         match prev {
             Some(prev) if crate::app::status::same_facts(prev, fresh) => {
                 // Unanswered so far: a check in flight fills it in, or we are offline.
-                crate::app::status::carry_over(prev, fresh);
+                let answered = prev.registry.is_some();
+                if !crate::app::status::carry_over(prev, fresh) && answered {
+                    recheck.push(row_key(fresh));
+                }
             }
             _ => recheck.push(row_key(fresh)),
         }
@@ -101,7 +120,6 @@ mod tests {
     use super::super::model::Msg;
     use super::super::update::update;
     use super::*;
-    use crate::core::badge::BadgeState;
     use crate::core::identity::{BadgeInfo, Code, Kind, RegistryInfo, Source};
 
     const T0: i64 = 1_000_000;
@@ -327,6 +345,46 @@ mod tests {
         assert_eq!(
             st.plan.as_ref().unwrap().consequences[0].message,
             "Badge jti-1 (expiring, expires in 1m 0s) is bound to the old key and stops verifying for the new one. It will be revoked now."
+        );
+    }
+
+    /// A badge not valid yet is judged anew (a rescan) once its window opens.
+    #[test]
+    fn a_badge_whose_window_opens_is_rescanned() {
+        let mut m = model();
+        let mut a = ident("a", "fp-a");
+        a.badge = Some(badge(BadgeState::NotYetValid, T0 + 100, T0 + 1000));
+        m.identities = vec![a];
+        assert!(
+            update(
+                &mut m,
+                Msg::Tick {
+                    now: T0 + 10,
+                    clipboard_left: None
+                }
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            update(
+                &mut m,
+                Msg::Tick {
+                    now: T0 + 100 - SKEW_SECS + 1,
+                    clipboard_left: None
+                }
+            ),
+            vec![Effect::Reload]
+        );
+        assert!(
+            update(
+                &mut m,
+                Msg::Tick {
+                    now: T0 + 100,
+                    clipboard_left: None
+                }
+            )
+            .is_empty(),
+            "once"
         );
     }
 }

@@ -26,7 +26,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             now,
             clipboard_left,
         } => {
-            super::live::tick(m, now);
+            let effects = super::live::tick(m, now);
             m.clipboard_left = clipboard_left;
             if m.toast.is_some() {
                 m.toast_age += 1;
@@ -38,7 +38,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.checking {
                 m.spinner = m.spinner.wrapping_add(1);
             }
-            Vec::new()
+            effects
         }
         Msg::Loaded { identities, notes } => super::live::loaded(m, identities, notes),
         Msg::CheckedOne(i) => {
