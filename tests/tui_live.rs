@@ -453,3 +453,46 @@ fn cli_osc52_copy_says_it_is_not_cleared() {
         "{screen}"
     );
 }
+
+/// What an action stamps carries the time it ran, not the time the UI opened: a new agent
+/// card's `created`, made a few seconds after launch.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn a_new_agent_card_carries_the_time_it_was_made() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server", "--id", "files-mcp"])
+            .status
+            .success()
+    );
+    let launched = now();
+    let t = launch(&h, "stamp", "", "");
+    t.wait_for("files-mcp", 10);
+    std::thread::sleep(Duration::from_secs(4));
+    t.send(&["n"]);
+    t.wait_for("New identity", 5);
+    t.send(&["Tab"]);
+    t.type_text("stamp-agent");
+    t.send(&["Tab"]);
+    t.type_text("Stamp");
+    t.send(&["Enter"]);
+    t.wait_for("Created agent stamp-agent", 10);
+    let card: serde_json::Value = serde_json::from_str(&wait_file(
+        &h.agent_dir("stamp-agent").join("agent-card.json"),
+        5,
+    ))
+    .unwrap();
+    let created = card["created"].as_str().unwrap().to_string();
+    let earliest = capiscio_tui::core::ids::rfc3339(launched + 3);
+    assert!(
+        created >= earliest,
+        "created {created} is the launch time, not when the card was made (≥ {earliest})"
+    );
+    quit(&t, &h);
+}
