@@ -185,6 +185,13 @@ impl Clipboard {
         })
     }
 
+    /// On quit, the OSC 52 path's pending clear, which nothing can do once we are gone
+    /// (the terminal holds the text, not us): dropped, and whether there was one, so the
+    /// user can be told. Call before [`Clipboard::hand_off`].
+    pub fn abandon_osc52(&mut self) -> bool {
+        self.osc52 && self.ours.take().is_some()
+    }
+
     /// On quit: a pending clear is handed to a detached child that keeps serving the text
     /// until the deadline (the selection would die with us) and then clears it.
     pub fn hand_off(&mut self) {
@@ -355,6 +362,13 @@ mod tests {
             "\x1b]52;c;aGk=\x07\x1b]52;c;\x07"
         );
         assert!(cb.remaining(t0).is_none());
+        cb.copy("hi", Some(Duration::from_secs(30)), &mut Vec::new())
+            .unwrap();
+        assert!(
+            cb.abandon_osc52(),
+            "a pending OSC 52 clear is reported on quit"
+        );
+        assert!(!cb.abandon_osc52());
         assert_eq!(
             Outcome::Copied {
                 clears_in: Some(Duration::from_secs(30))

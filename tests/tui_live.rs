@@ -496,3 +496,32 @@ fn a_new_agent_card_carries_the_time_it_was_made() {
     );
     quit(&t, &h);
 }
+
+/// Quitting before an OSC 52 copy's deadline cannot clear it later: the user is told so
+/// once the terminal is back, rather than promised a clear that never comes.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn quitting_before_an_osc52_deadline_says_the_copy_stays() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    assert!(
+        h.run(&["generate", "--kind", "mcp-server", "--id", "files-mcp"])
+            .status
+            .success()
+    );
+    let t = launch(&h, "osc52quit", "", "--clear-after 60");
+    t.wait_for("files-mcp", 10);
+    t.send(&["c"]);
+    t.wait_for("CAPISCIO_SERVER_PRIVATE_KEY", 5);
+    t.send(&["Enter"]);
+    t.wait_for("clears in", 5);
+    quit(&t, &h);
+    let stderr = std::fs::read_to_string(h.path().join("stderr.txt")).unwrap();
+    assert!(stderr.contains("was not cleared"), "{stderr}");
+    assert_no_secrets(&stderr);
+}

@@ -115,9 +115,16 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
         &mut terminal,
         &theme,
     )?;
+    let unclearable = clipboard.abandon_osc52();
     clipboard.hand_off();
     // Jobs still running (a slow registry) are not waited for.
     runtime.rt.shutdown_background();
+    drop(_guard);
+    if unclearable {
+        eprintln!(
+            "Note: the key copied over OSC 52 was not cleared: capiscio-tui ended before the deadline. Copy something else over it when done."
+        );
+    }
     Ok(())
 }
 
