@@ -48,9 +48,19 @@ impl Drop for Guard {
 struct Runtime {
     ctx: Context,
     tx: Sender<Msg>,
-    rt: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    rt: Option<tokio::runtime::Runtime>,
     clock: Arc<dyn Clock>,
     clear_after: Option<Duration>,
+}
+
+impl Drop for Runtime {
+    /// However the UI ends, jobs still running (a slow registry) are not waited for.
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
@@ -77,11 +87,13 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
     let mut clipboard = Clipboard::new();
     let (tx, rx) = channel::<Msg>();
     let runtime = Runtime {
-        rt: tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("capiscio-tui-jobs")
-            .enable_all()
-            .build()?,
+        rt: Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("capiscio-tui-jobs")
+                .enable_all()
+                .build()?,
+        ),
         ctx,
         tx: tx.clone(),
         clock,
@@ -117,8 +129,7 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
     )?;
     let unclearable = clipboard.abandon_osc52();
     clipboard.hand_off();
-    // Jobs still running (a slow registry) are not waited for.
-    runtime.rt.shutdown_background();
+    drop(runtime);
     drop(_guard);
     if unclearable {
         eprintln!(
@@ -232,8 +243,9 @@ impl Runtime {
 
     /// Runs `f` on the shared runtime's blocking pool and sends its message back.
     fn job(&self, f: impl FnOnce(&tokio::runtime::Handle, Context) -> Msg + Send + 'static) {
-        let (tx, c, h) = (self.tx.clone(), self.ctx(), self.rt.handle().clone());
-        self.rt.spawn_blocking(move || {
+        let Some(rt) = self.rt.as_ref() else { return };
+        let (tx, c, h) = (self.tx.clone(), self.ctx(), rt.handle().clone());
+        rt.spawn_blocking(move || {
             let _ = tx.send(f(&h, c));
         });
     }
