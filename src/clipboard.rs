@@ -14,7 +14,8 @@ pub enum Outcome {
     /// In the system clipboard; cleared after the given time (if still ours).
     Copied { clears_in: Option<Duration> },
     /// Written to the terminal as OSC 52; whether it arrived depends on the terminal.
-    SentToTerminal,
+    /// Cleared after the given time by an empty OSC 52 set (`None`: never).
+    SentToTerminal { clears_in: Option<Duration> },
 }
 
 impl Outcome {
@@ -22,7 +23,12 @@ impl Outcome {
         match self {
             Self::Copied { clears_in: Some(d) } => format!("copied — clears in {}s", d.as_secs()),
             Self::Copied { clears_in: None } => "copied (not cleared automatically)".into(),
-            Self::SentToTerminal => "sent to terminal (OSC 52)".into(),
+            Self::SentToTerminal { clears_in: Some(d) } => {
+                format!("sent to terminal (OSC 52) — clears in {}s", d.as_secs())
+            }
+            Self::SentToTerminal { clears_in: None } => {
+                "sent to terminal (OSC 52); not cleared automatically (clear-after is off)".into()
+            }
         }
     }
 }
@@ -34,6 +40,9 @@ pub fn should_use_osc52() -> bool {
         || set("SSH_CONNECTION")
         || (cfg!(target_os = "linux") && !set("DISPLAY") && !set("WAYLAND_DISPLAY"))
 }
+
+/// The empty OSC 52 set: terminals that honour OSC 52 clear their clipboard on it.
+pub const OSC52_CLEAR: &str = "\x1b]52;c;\x07";
 
 pub fn osc52_sequence(text: &str) -> Zeroizing<String> {
     Zeroizing::new(format!(
@@ -145,7 +154,10 @@ impl Clipboard {
                 .write_all(osc52_sequence(text).as_bytes())
                 .and_then(|_| osc52_out.flush())
                 .map_err(|e| e.to_string())?;
-            return Ok(Outcome::SentToTerminal);
+            self.ours = clear_after.map(|d| (Zeroizing::new(text.to_string()), Instant::now() + d));
+            return Ok(Outcome::SentToTerminal {
+                clears_in: clear_after,
+            });
         }
         let h = self.handle.as_mut().ok_or_else(|| {
             self.unavailable
@@ -185,6 +197,45 @@ impl Clipboard {
         Some(still_ours)
     }
 
+    /// The OSC 52 path's clear, once the deadline passed: an empty OSC 52 set to the
+    /// terminal. Inside tmux, which ignores an empty set and keeps what it was sent in its
+    /// paste buffer, that buffer is deleted too when it still holds our text. Returns
+    /// what was done, in words for the status bar.
+    pub fn tick_osc52(&mut self, now: Instant, out: &mut dyn Write) -> Option<String> {
+        if !self.osc52 || self.ours.as_ref().is_none_or(|(_, at)| now < *at) {
+            return None;
+        }
+        let (text, _) = self.ours.take()?;
+        if let Err(e) = out
+            .write_all(OSC52_CLEAR.as_bytes())
+            .and_then(|_| out.flush())
+        {
+            return Some(format!("Could not clear the terminal's clipboard: {e}"));
+        }
+        let sent = "Clipboard cleared: an empty OSC 52 was sent to the terminal";
+        if std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
+            return Some(format!("{sent}."));
+        }
+        Some(match tmux_forget(&text) {
+            Ok(true) => format!(
+                "{sent}, and tmux's paste buffer deleted (a terminal outside tmux may keep its copy)."
+            ),
+            Ok(false) => {
+                format!("{sent}; tmux's paste buffer holds something else now, left alone.")
+            }
+            Err(e) => format!(
+                "{sent}, but tmux ignores that and keeps a copy in its paste buffer ({e}): run `tmux delete-buffer`."
+            ),
+        })
+    }
+
+    /// On quit, the OSC 52 path's pending clear, which nothing can do once we are gone
+    /// (the terminal holds the text, not us): dropped, and whether there was one, so the
+    /// user can be told. Call before [`Clipboard::hand_off`].
+    pub fn abandon_osc52(&mut self) -> bool {
+        self.osc52 && self.ours.take().is_some()
+    }
+
     /// On quit: a pending clear is handed to a detached child that keeps serving the text
     /// until the deadline (the selection would die with us) and then clears it.
     pub fn hand_off(&mut self) {
@@ -208,6 +259,32 @@ impl Clipboard {
 impl Default for Clipboard {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Deletes tmux's newest paste buffer if it is `text` (what our OSC 52 set put there).
+fn tmux_forget(text: &str) -> Result<bool, String> {
+    let shown = std::process::Command::new("tmux")
+        .arg("show-buffer")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run tmux: {e}"))?;
+    let held = Zeroizing::new(shown.stdout);
+    if !shown.status.success() || held.as_slice() != text.as_bytes() {
+        return Ok(false);
+    }
+    let deleted = std::process::Command::new("tmux")
+        .arg("delete-buffer")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run tmux: {e}"))?;
+    if deleted.success() {
+        Ok(true)
+    } else {
+        Err("tmux delete-buffer failed".into())
     }
 }
 
@@ -309,9 +386,40 @@ mod tests {
     fn osc52_is_base64_in_the_escape() {
         assert_eq!(osc52_sequence("hi").as_str(), "\x1b]52;c;aGk=\x07");
         assert_eq!(
-            Outcome::SentToTerminal.describe(),
-            "sent to terminal (OSC 52)"
+            Outcome::SentToTerminal {
+                clears_in: Some(Duration::from_secs(30))
+            }
+            .describe(),
+            "sent to terminal (OSC 52) — clears in 30s"
         );
+        let mut cb = Clipboard {
+            handle: None,
+            unavailable: None,
+            ours: None,
+            osc52: true,
+        };
+        let mut term = Vec::new();
+        let t0 = Instant::now();
+        cb.copy("hi", Some(Duration::from_secs(30)), &mut term)
+            .unwrap();
+        assert_eq!(cb.remaining(t0).map(|d| d.as_secs()), Some(30));
+        assert!(cb.tick_osc52(t0, &mut term).is_none(), "not yet");
+        let note = cb
+            .tick_osc52(t0 + Duration::from_secs(31), &mut term)
+            .unwrap();
+        assert!(note.starts_with("Clipboard cleared"), "{note}");
+        assert_eq!(
+            String::from_utf8(term).unwrap(),
+            "\x1b]52;c;aGk=\x07\x1b]52;c;\x07"
+        );
+        assert!(cb.remaining(t0).is_none());
+        cb.copy("hi", Some(Duration::from_secs(30)), &mut Vec::new())
+            .unwrap();
+        assert!(
+            cb.abandon_osc52(),
+            "a pending OSC 52 clear is reported on quit"
+        );
+        assert!(!cb.abandon_osc52());
         assert_eq!(
             Outcome::Copied {
                 clears_in: Some(Duration::from_secs(30))

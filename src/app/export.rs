@@ -22,7 +22,32 @@ pub fn default_target(kind: Kind) -> Target {
 
 pub use crate::app::keys::load_key;
 
+/// "Export (and note the capture)", the one workflow behind `export` and the UI's picker
+/// once it has copied: the key rendered, and a rotation waiting for this new key to be
+/// captured marked as captured.
 pub fn export(
+    ctx: &Context,
+    scan: &Scan,
+    query: &str,
+    format: Format,
+    target: Option<Target>,
+) -> Result<Exported, AppError> {
+    let exported = render(ctx, scan, query, format, target)?;
+    let found = crate::app::resolve::resolve(&scan.found, query)?;
+    note_captured(ctx, found);
+    Ok(exported)
+}
+
+/// Notes that `found`'s current key left this tool (copied or printed): the capture step
+/// of a rotation that put this key in place is done.
+pub fn note_captured(ctx: &Context, found: &crate::store::disk::Found) {
+    if let Some(public) = found.public.as_ref() {
+        crate::app::rotate::note_capture(found, public, ctx.now);
+    }
+}
+
+/// The key rendered in `format` without noting anything: a preview is not a capture.
+pub fn render(
     ctx: &Context,
     scan: &Scan,
     query: &str,
@@ -39,7 +64,6 @@ pub fn export(
         }
         (None, _) => found.identity.id.clone(),
     };
-    crate::app::rotate::note_capture(found, key.public(), ctx.now);
     let text = export::render(
         format,
         &Request {

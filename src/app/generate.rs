@@ -97,3 +97,53 @@ pub fn fresh_uuid() -> Result<String, AppError> {
 pub fn fresh_key() -> Result<KeyPair, AppError> {
     KeyPair::generate().map_err(AppError::Random)
 }
+
+/// What [`create`] did: the identity as it finally is (renamed when the registry assigned
+/// an id) and, when registering was asked for, how that went.
+pub struct Created {
+    pub identity: Identity,
+    pub dir: PathBuf,
+    pub registered: Option<Result<crate::app::register::Report, AppError>>,
+}
+
+/// "Create (and register)", the one workflow behind `generate [--register]` and the UI's
+/// `n`: writes the identity, then registers it when a registry client is given. A failed
+/// registration leaves the identity created and is reported in [`Created::registered`].
+pub async fn create(
+    ctx: &Context,
+    req: &GenerateRequest,
+    key: &KeyPair,
+    fresh_id: String,
+    register_with: Option<&crate::registry::client::RegistryClient>,
+) -> Result<Created, AppError> {
+    let generated = generate(ctx, req, key, fresh_id)?;
+    let (mut identity, mut dir) = (generated.identity, generated.dir);
+    let Some(client) = register_with else {
+        return Ok(Created {
+            identity,
+            dir,
+            registered: None,
+        });
+    };
+    let scan = ctx.scan();
+    let found = crate::app::resolve::resolve(&scan.found, &identity.id)?;
+    let report = crate::app::register::register(client, found).await;
+    // Registering can move an agent to the id the registry assigned: name it as it is now.
+    if let Ok(r) = &report
+        && r.id != identity.id
+    {
+        let scan = ctx.scan();
+        let moved = crate::app::resolve::resolve(&scan.found, &r.id)?;
+        if let Some(d) = moved.dir.clone() {
+            dir = d;
+        }
+        let name = identity.name.take();
+        identity = moved.identity.clone();
+        identity.name = identity.name.take().or(name);
+    }
+    Ok(Created {
+        identity,
+        dir,
+        registered: Some(report),
+    })
+}

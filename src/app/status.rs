@@ -352,3 +352,111 @@ pub fn badge_state_label(i: &Identity) -> String {
         },
     }
 }
+
+/// Problems only the registry raises (beside the badge's).
+fn is_registry_code(c: Code) -> bool {
+    matches!(c, Code::NotRegistered | Code::RegistryDidMismatch)
+}
+
+/// Whether `fresh` is `prev` found again with the same key and the same badge, so that
+/// what the registry said about `prev` still holds for it.
+pub fn same_facts(prev: &Identity, fresh: &Identity) -> bool {
+    prev.kind == fresh.kind
+        && prev.source == fresh.source
+        && prev.id == fresh.id
+        && prev.location == fresh.location
+        && prev.fingerprint == fresh.fingerprint
+        && prev.badge.as_ref().map(|b| &b.jti) == fresh.badge.as_ref().map(|b| &b.jti)
+}
+
+/// Carries the registry's answers about `prev` over to `fresh`, a rescan of the same
+/// identity (see [`same_facts`]): the record, the online badge verdict and the problems the
+/// registry raised replace the offline ones, so a reload does not forget that a badge was
+/// revoked. Returns whether it did (nothing is carried when `prev` was never answered).
+pub fn carry_over(prev: &Identity, fresh: &mut Identity) -> bool {
+    let Some(info) = prev.registry.as_ref() else {
+        return false;
+    };
+    // A verdict that only waited for the badge's window says nothing about the badge
+    // inside it: that needs asking again.
+    if !same_facts(prev, fresh)
+        || prev
+            .badge
+            .as_ref()
+            .is_some_and(|b| b.state == BadgeState::NotYetValid)
+    {
+        return false;
+    }
+    let online = |p: &Problem| is_badge_code(p.code) || is_registry_code(p.code);
+    fresh.problems.retain(|p| !online(p));
+    fresh
+        .problems
+        .extend(prev.problems.iter().filter(|p| online(p)).cloned());
+    if let (Some(f), Some(p)) = (fresh.badge.as_mut(), prev.badge.as_ref()) {
+        f.state = p.state;
+        f.reason = p.reason.clone();
+    }
+    if let Some(d) = info.did.clone().filter(|d| did::method(d) == "web") {
+        fresh.did = Some(d);
+    }
+    fresh.registry = Some(info.clone());
+    true
+}
+
+#[cfg(test)]
+mod carry_tests {
+    use super::*;
+    use crate::core::identity::BadgeInfo;
+
+    fn ident(fp: &str) -> Identity {
+        let mut i = Identity::new("a1", Kind::Agent, Source::Disk, "/h/a1");
+        i.fingerprint = Some(fp.into());
+        i.badge = Some(BadgeInfo {
+            jti: "j1".into(),
+            iss: "https://r".into(),
+            sub: "did:web:r:agents:a1".into(),
+            trust_level: None,
+            ial: None,
+            issued_at: 0,
+            expires_at: i64::MAX / 2,
+            state: BadgeState::Unverified,
+            reason: Some("offline".into()),
+        });
+        i
+    }
+
+    #[test]
+    fn a_rescan_keeps_the_registry_verdict_while_the_key_is_the_same() {
+        let mut prev = ident("fp1");
+        prev.registry = Some(RegistryInfo {
+            url: "u".into(),
+            registered: Some(true),
+            did: None,
+            name: None,
+            status: Some("active".into()),
+            error: None,
+        });
+        let b = prev.badge.as_mut().unwrap();
+        b.state = BadgeState::Revoked;
+        b.reason = None;
+        prev.problems
+            .push(Problem::error(Code::BadgeRevoked, "revoked", "renew"));
+        let mut fresh = ident("fp1");
+        fresh
+            .problems
+            .push(Problem::warning(Code::MissingPublicJwk, "m", "f"));
+        assert!(carry_over(&prev, &mut fresh));
+        assert_eq!(fresh.badge.as_ref().unwrap().state, BadgeState::Revoked);
+        let codes: Vec<Code> = fresh.problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, [Code::MissingPublicJwk, Code::BadgeRevoked]);
+        assert!(fresh.registry.is_some());
+        // A new key: the old answers do not hold.
+        let mut rotated = ident("fp2");
+        assert!(!carry_over(&prev, &mut rotated));
+        assert!(rotated.registry.is_none());
+        assert_eq!(
+            rotated.badge.as_ref().unwrap().state,
+            BadgeState::Unverified
+        );
+    }
+}

@@ -493,37 +493,29 @@ fn generate(ctx: &Context, g: args::GenerateArgs) -> Result<ExitCode> {
     if g.store == args::StoreArg::Keyring {
         return keyring::generate(ctx, &req, &key, g.json);
     }
-    let generated = app::generate::generate(ctx, &req, &key, app::generate::fresh_uuid()?)?;
+    let client = if g.register { Some(client(ctx)?) } else { None };
+    let created = runtime()?.block_on(app::generate::create(
+        ctx,
+        &req,
+        &key,
+        app::generate::fresh_uuid()?,
+        client.as_ref(),
+    ))?;
     drop(key);
-    let mut i = generated.identity;
-    let mut dir = generated.dir;
+    let (i, dir) = (created.identity, created.dir);
     // Registration comes first: an agent ends up named by the id the registry assigns,
     // and everything printed below names the identity as it finally is.
     let mut failed = false;
-    if g.register {
-        let client = client(ctx)?;
-        let scan = ctx.scan();
-        let found = app::resolve::resolve(&scan.found, &i.id)?;
-        match runtime()?.block_on(app::register::register(&client, found)) {
-            Ok(report) => {
-                eprintln!("{}", crate::core::text::printable(&report.message));
-                failed = report.outcome == app::register::Outcome::UnknownAgent;
-                if report.id != i.id {
-                    let scan = ctx.scan();
-                    let moved = app::resolve::resolve(&scan.found, &report.id)?;
-                    if let Some(d) = moved.dir.clone() {
-                        dir = d;
-                    }
-                    let name = i.name.take();
-                    i = moved.identity.clone();
-                    i.name = i.name.take().or(name);
-                }
-            }
-            Err(e) => bail!(
-                "the identity was created, but registering it failed: {e}; retry with `capiscio-tui register {}`",
-                i.id
-            ),
+    match created.registered {
+        Some(Ok(report)) => {
+            eprintln!("{}", crate::core::text::printable(&report.message));
+            failed = report.outcome == app::register::Outcome::UnknownAgent;
         }
+        Some(Err(e)) => bail!(
+            "the identity was created, but registering it failed: {e}; retry with `capiscio-tui register {}`",
+            i.id
+        ),
+        None => {}
     }
     if g.json {
         print(&json(&i)?)?;
@@ -727,8 +719,10 @@ fn copy(
             );
         }
         print_raw(&crate::clipboard::osc52_sequence(&exported.text))?;
+        // Clearing an OSC 52 copy takes another OSC 52 at the deadline, and this command
+        // exits now: say so rather than promise a clear that never comes.
         eprintln!(
-            "Sent {what} to the terminal (OSC 52); whether it reached your clipboard depends on your terminal."
+            "Sent {what} to the terminal (OSC 52); whether it reached your clipboard depends on your terminal. It is not cleared automatically: copy something else over it when done (the interactive UI clears its OSC 52 copies)."
         );
         return Ok(ExitCode::SUCCESS);
     }

@@ -227,7 +227,7 @@ impl Badge {
     }
 
     pub fn time_state(&self, now: i64) -> Option<BadgeState> {
-        if now >= self.exp.saturating_add(SKEW_SECS) {
+        if is_expired(self.exp, now) {
             return Some(BadgeState::Expired);
         }
         let not_before = self.nbf.unwrap_or(self.iat);
@@ -257,13 +257,7 @@ impl Badge {
 
     /// `Expiring` when under 20 % of the lifetime is left, else `Valid`.
     pub fn lifetime_state(&self, now: i64) -> BadgeState {
-        let lifetime = self.exp.saturating_sub(self.iat).max(1);
-        let left = self.exp.saturating_sub(now);
-        if left.saturating_mul(5) < lifetime {
-            BadgeState::Expiring
-        } else {
-            BadgeState::Valid
-        }
+        lifetime_state(self.iat, self.exp, now)
     }
 
     /// Whether the badge names this identity: its subject is one of the identity's DIDs
@@ -297,6 +291,23 @@ impl Badge {
             return held && key_ok && cnf_ok;
         }
         names_us(&self.sub) && key_ok && cnf_ok
+    }
+}
+
+/// Past `exp` by more than the tolerated skew. A free function so a verdict kept from a
+/// scan can be re-timed from the stored claims alone (the UI's running clock).
+pub fn is_expired(exp: i64, now: i64) -> bool {
+    now >= exp.saturating_add(SKEW_SECS)
+}
+
+/// `Expiring` when under 20 % of the lifetime `iat..exp` is left at `now`, else `Valid`.
+pub fn lifetime_state(iat: i64, exp: i64, now: i64) -> BadgeState {
+    let lifetime = exp.saturating_sub(iat).max(1);
+    let left = exp.saturating_sub(now);
+    if left.saturating_mul(5) < lifetime {
+        BadgeState::Expiring
+    } else {
+        BadgeState::Valid
     }
 }
 

@@ -60,6 +60,38 @@ fn c(severity: Impact, code: &str, message: String) -> Consequence {
     }
 }
 
+const BADGE_INVALIDATED: &str = "badge-invalidated";
+const BADGE_TAIL: &str = "stops verifying for the new one.";
+
+fn badge_invalidated(b: &crate::core::identity::BadgeInfo, now: i64, revoke: &str) -> String {
+    format!(
+        "Badge {} ({}, expires {}) is bound to the old key and {BADGE_TAIL}{revoke}",
+        short(&b.jti),
+        b.state.as_str(),
+        ids::relative(b.expires_at, now)
+    )
+}
+
+/// Re-words the badge consequence of an impact for `now` and the badge as it stands now
+/// (a wizard left open keeps telling the truth about "expires in …").
+pub fn retime_consequences(
+    consequences: &mut [Consequence],
+    b: &crate::core::identity::BadgeInfo,
+    now: i64,
+) {
+    for c in consequences
+        .iter_mut()
+        .filter(|c| c.code == BADGE_INVALIDATED)
+    {
+        let revoke = c
+            .message
+            .split_once(BADGE_TAIL)
+            .map(|(_, r)| r.to_string())
+            .unwrap_or_default();
+        c.message = badge_invalidated(b, now, &revoke);
+    }
+}
+
 /// One place an old key was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHit {
@@ -261,13 +293,8 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
         };
         out.push(c(
             Impact::Error,
-            "badge-invalidated",
-            format!(
-                "Badge {} ({}, expires {}) is bound to the old key and stops verifying for the new one.{revoke}",
-                short(&b.jti),
-                b.state.as_str(),
-                ids::relative(b.expires_at, i.now)
-            ),
+            BADGE_INVALIDATED,
+            badge_invalidated(b, i.now, revoke),
         ));
     }
     match id.kind {

@@ -1,9 +1,9 @@
 //! Badge verdicts from a badge plus whatever the registry told us. Pure: the facts are
 //! gathered by `app::status` and handed in, with the clock.
 
-use crate::core::badge::{Badge, BadgeState, IssuerKey};
+use crate::core::badge::{self, Badge, BadgeState, IssuerKey};
 use crate::core::did;
-use crate::core::identity::{Code, Problem};
+use crate::core::identity::{Code, Identity, Problem};
 
 /// What the registry said, per question; `None` means the question was not asked.
 #[derive(Debug, Default)]
@@ -125,7 +125,12 @@ fn short(jti: &str) -> String {
 
 /// The problems a verdict means for the identity `id` holding the badge.
 pub fn problems_for(v: &Verdict, b: &Badge, id: &str) -> Vec<Problem> {
-    let jti = short(&b.jti);
+    problems_for_claims(v, &b.jti, &b.sub, id)
+}
+
+/// [`problems_for`] from the two claims it quotes, so a stored verdict can be re-derived.
+pub fn problems_for_claims(v: &Verdict, jti: &str, sub: &str, id: &str) -> Vec<Problem> {
+    let jti = short(jti);
     let renew =
         format!("request a new badge: `capiscio-tui badge request {id}` or restart the agent");
     let why = v
@@ -151,7 +156,7 @@ pub fn problems_for(v: &Verdict, b: &Badge, id: &str) -> Vec<Problem> {
         )],
         BadgeState::WrongSubject => vec![Problem::error(
             Code::BadgeSubjectMismatch,
-            format!("badge {jti} is for {}, not for this identity", b.sub),
+            format!("badge {jti} is for {sub}, not for this identity"),
             format!("delete badge.jwt and request a new one: `capiscio-tui badge request {id}`"),
         )],
         BadgeState::Revoked => vec![Problem::error(
@@ -171,6 +176,41 @@ pub fn problems_for(v: &Verdict, b: &Badge, id: &str) -> Vec<Problem> {
         )],
         BadgeState::Valid | BadgeState::Expiring | BadgeState::Unverified => Vec::new(),
     }
+}
+
+/// Re-derives the clock-dependent part of an identity's stored badge verdict at `now`,
+/// with its problems, from the stored claims: a verdict that only waited on the clock
+/// (valid, expiring) follows it, and any verdict becomes `expired` once the badge is past
+/// `exp` (time is decided first, as in [`classify`]); what the registry said (revoked,
+/// disabled, …) is kept until then. `not-yet-valid` stays until the next scan: what the
+/// badge is once valid was never decided. Returns whether anything changed.
+pub fn retime(i: &mut Identity, now: i64) -> bool {
+    let Some(b) = i.badge.as_mut() else {
+        return false;
+    };
+    let old = Verdict::new(b.state, b.reason.clone());
+    let new = if badge::is_expired(b.expires_at, now) {
+        Verdict::new(BadgeState::Expired, None)
+    } else {
+        match b.state {
+            BadgeState::Valid | BadgeState::Expiring => Verdict::new(
+                badge::lifetime_state(b.issued_at, b.expires_at, now),
+                b.reason.clone(),
+            ),
+            _ => old.clone(),
+        }
+    };
+    if new == old {
+        return false;
+    }
+    let (jti, sub) = (b.jti.clone(), b.sub.clone());
+    b.state = new.state;
+    b.reason = new.reason.clone();
+    let gone = problems_for_claims(&old, &jti, &sub, &i.id);
+    i.problems.retain(|p| !gone.contains(p));
+    i.problems
+        .extend(problems_for_claims(&new, &jti, &sub, &i.id));
+    true
 }
 
 #[cfg(test)]
@@ -301,5 +341,53 @@ mod tests {
             key: *ca.public(),
         });
         assert!(!b.verify_with_keys(&many));
+    }
+
+    #[test]
+    fn retime_follows_the_clock_and_keeps_registry_verdicts_until_expiry() {
+        use crate::core::identity::{BadgeInfo, Kind, Severity, Source};
+        let mut i = Identity::new("a1", Kind::Agent, Source::Disk, "/h/a1");
+        let mut info = BadgeInfo {
+            jti: "jti-1".into(),
+            iss: "i".into(),
+            sub: "s".into(),
+            trust_level: None,
+            ial: None,
+            issued_at: 1000,
+            expires_at: 1300,
+            state: BadgeState::Valid,
+            reason: Some("self-signed (level 0)".into()),
+        };
+        i.badge = Some(info.clone());
+        assert!(!retime(&mut i, 1100));
+        assert!(retime(&mut i, 1250));
+        let b = i.badge.as_ref().unwrap();
+        assert_eq!(b.state, BadgeState::Expiring);
+        assert_eq!(b.reason.as_deref(), Some("self-signed (level 0)"));
+        assert!(i.problems.is_empty());
+        // Within the skew it is still expiring; past it, expired with its problem.
+        assert!(!retime(&mut i, 1300 + badge::SKEW_SECS - 1));
+        assert!(retime(&mut i, 1300 + badge::SKEW_SECS));
+        assert_eq!(i.badge.as_ref().unwrap().state, BadgeState::Expired);
+        assert_eq!(i.problems.len(), 1);
+        assert_eq!(i.problems[0].code, Code::BadgeExpired);
+        assert_eq!(i.problems[0].severity, Severity::Warning);
+        assert!(!retime(&mut i, 5000), "stays expired, one problem");
+        assert_eq!(i.problems.len(), 1);
+
+        // A revoked badge stays revoked (with its problem) until it expires.
+        info.state = BadgeState::Revoked;
+        info.reason = None;
+        let mut r = Identity::new("a2", Kind::Agent, Source::Disk, "/h/a2");
+        r.badge = Some(info);
+        r.problems.push(Problem::warning(Code::Leftover, "m", "f"));
+        let v = Verdict::new(BadgeState::Revoked, None);
+        r.problems
+            .extend(problems_for_claims(&v, "jti-1", "s", "a2"));
+        assert!(!retime(&mut r, 1250));
+        assert_eq!(r.badge.as_ref().unwrap().state, BadgeState::Revoked);
+        assert!(retime(&mut r, 2000));
+        let codes: Vec<Code> = r.problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, [Code::Leftover, Code::BadgeExpired]);
     }
 }

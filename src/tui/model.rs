@@ -94,6 +94,11 @@ pub struct Model {
     pub focus: Pane,
     pub screen: Screen,
     pub checking: bool,
+    /// Registry checks asked for and not finished yet; the spinner runs while any is.
+    pub checks_in_flight: u32,
+    /// A registry is configured: identities a reload finds new (or with a new key) are
+    /// checked with it.
+    pub online: bool,
     pub spinner: usize,
     pub toast: Option<String>,
     /// Ticks the toast has been on screen; it fades after a few seconds.
@@ -128,7 +133,15 @@ pub enum Msg {
     },
     /// One identity as the registry check finished it.
     CheckedOne(Box<Identity>),
-    Checked(Vec<Identity>),
+    /// A registry check ended (each answer came as its own `CheckedOne`); `error` says
+    /// why it could not run at all.
+    CheckFinished {
+        error: Option<String>,
+    },
+    /// The CapiscIO home changed on disk (another process, an SDK): rescan.
+    HomeChanged,
+    /// What clearing an OSC 52 copy did, for the status bar.
+    ClipboardClearSent(String),
     ExportText {
         id: String,
         format: Format,
@@ -168,6 +181,12 @@ pub enum Msg {
 pub enum Effect {
     Reload,
     CheckRegistry,
+    /// Check only these identities (new ones, or ones whose key changed).
+    CheckIdentities(Vec<RowKey>),
+    /// The key of `id` left this tool (copied): note a rotation's capture step.
+    NoteCapture {
+        id: String,
+    },
     LoadExport {
         id: String,
         format: Format,
@@ -190,10 +209,6 @@ pub enum Effect {
         register: bool,
     },
     PlanRotation {
-        id: String,
-        mode: Mode,
-    },
-    Rotate {
         id: String,
         mode: Mode,
     },
@@ -227,6 +242,13 @@ pub enum Effect {
         text: Zeroizing<String>,
         what: String,
     },
+}
+
+/// Which identity a registry answer is for: kind, id and location.
+pub type RowKey = (Kind, String, String);
+
+pub fn row_key(i: &Identity) -> RowKey {
+    (i.kind, i.id.clone(), i.location.clone())
 }
 
 /// One row of the identity list: a group header or an identity (index into `identities`).
@@ -266,6 +288,8 @@ impl Model {
             focus: Pane::List,
             screen: Screen::Main,
             checking: false,
+            checks_in_flight: 0,
+            online: false,
             spinner: 0,
             toast: None,
             toast_age: 0,

@@ -17,7 +17,12 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         // Act on presses only: Windows also reports releases (and repeats).
         Msg::Key(k) if k.kind != KeyEventKind::Press => Vec::new(),
-        Msg::Key(k) => key(m, k),
+        Msg::Key(k) => {
+            // A key press dismisses the last status message.
+            m.toast = None;
+            m.toast_age = 0;
+            key(m, k)
+        }
         Msg::Mouse(e) => mouse(m, e),
         Msg::Resize(w, h) => {
             m.size = (w, h);
@@ -27,7 +32,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             now,
             clipboard_left,
         } => {
-            m.now = now;
+            let effects = super::live::tick(m, now);
             m.clipboard_left = clipboard_left;
             if m.toast.is_some() {
                 m.toast_age += 1;
@@ -39,32 +44,24 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.checking {
                 m.spinner = m.spinner.wrapping_add(1);
             }
-            super::screens::actions::on_tick(m)
+            let mut effects = effects;
+            // Auto-renew looks at the badge states the clock just re-derived.
+            effects.extend(super::screens::actions::on_tick(m));
+            effects
         }
-        Msg::Loaded { identities, notes } => {
-            // The highlight follows the identity, not the row number, across every reload.
-            let kept = m.selection_key();
-            m.identities = identities;
-            m.notes = notes;
-            m.reselect(kept);
-            Vec::new()
-        }
+        Msg::Loaded { identities, notes } => super::live::loaded(m, identities, notes),
         Msg::CheckedOne(i) => {
-            let i = *i;
-            if let Some(slot) = m
-                .identities
-                .iter_mut()
-                .find(|x| x.kind == i.kind && x.id == i.id && x.location == i.location)
-            {
-                *slot = i;
-            }
+            super::live::checked_one(m, *i);
             Vec::new()
         }
-        Msg::Checked(ids) => {
-            let kept = m.selection_key();
-            m.identities = ids;
-            m.checking = false;
-            m.reselect(kept);
+        Msg::CheckFinished { error } => {
+            super::live::check_finished(m, error);
+            Vec::new()
+        }
+        Msg::HomeChanged => vec![Effect::Reload],
+        Msg::ClipboardClearSent(s) => {
+            m.toast = Some(s);
+            m.toast_age = 0;
             Vec::new()
         }
         Msg::ExportText { id, format, text } => {
@@ -83,6 +80,11 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Copied(r) => {
+            // The key left this tool: a rotation waiting for it to be captured is done.
+            let noted = match (&r, &m.screen) {
+                (Ok(_), Screen::Export(st)) => vec![Effect::NoteCapture { id: st.id.clone() }],
+                _ => Vec::new(),
+            };
             m.toast = Some(match r {
                 Ok(s) => s,
                 Err(e) => format!(
@@ -92,7 +94,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if matches!(m.screen, Screen::Export(_)) {
                 m.screen = Screen::Main;
             }
-            Vec::new()
+            noted
         }
         Msg::ClipboardCleared { cleared } => {
             m.toast = Some(if cleared {
@@ -322,8 +324,7 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             }
         }
         Some(Action::Refresh) => {
-            m.checking = true;
-            return vec![Effect::Reload, Effect::CheckRegistry];
+            return vec![Effect::Reload, super::live::ask(m, Effect::CheckRegistry)];
         }
         Some(Action::Fix) => {
             if let Some(id) = id {
@@ -1110,8 +1111,7 @@ mod tests {
             "other rows keep their spinner"
         );
         assert!(m.checking);
-        let all = m.identities.clone();
-        update(&mut m, Msg::Checked(all));
+        update(&mut m, Msg::CheckFinished { error: None });
         assert!(!m.checking);
     }
 
