@@ -6,7 +6,7 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 
 const KEY: &str = "sk_test_0123456789abcdefSECRET";
@@ -51,19 +51,6 @@ fn did_of(h: &Home, id: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-fn retiring_keys(h: &Home) -> usize {
-    let card: Value = serde_json::from_str(
-        &std::fs::read_to_string(h.agent_dir(BILLING).join("agent-card.json")).unwrap(),
-    )
-    .unwrap();
-    card["public_keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["status"] == "retiring")
-        .count()
 }
 
 fn quit(t: &Tmux, h: &Home) {
@@ -140,7 +127,7 @@ fn filter_wizard_end_grace_rollback_and_the_log_at_80x24() {
     );
     let new_did = did_of(&h, BILLING);
     assert_ne!(new_did, old_did);
-    assert_eq!(retiring_keys(&h), 1, "the old key is retiring");
+    assert_eq!(h.retiring_keys(BILLING), 1, "the old key is retiring");
     t.send(&["Escape"]);
 
     // End the grace period: asked first, then the card drops the old key.
@@ -148,7 +135,7 @@ fn filter_wizard_end_grace_rollback_and_the_log_at_80x24() {
     t.wait_for("End the grace period of billing-agent?", 5);
     t.send(&["y"]);
     t.wait_for("Ended the grace period of billing-agent", 10);
-    assert_eq!(retiring_keys(&h), 0);
+    assert_eq!(h.retiring_keys(BILLING), 0);
 
     // Roll back: asked first; n cancels, y restores the previous key.
     t.send(&["u"]);

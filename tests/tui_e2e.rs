@@ -29,24 +29,8 @@ fn launch(h: &Home, name: &str, extra_env: &str) -> Tmux {
 }
 
 fn seed(h: &Home) {
-    assert!(
-        h.run(&[
-            "generate",
-            "--kind",
-            "agent",
-            "--name",
-            "billing-agent",
-            "--id",
-            "11111111-1111-4111-8111-111111111111"
-        ])
-        .status
-        .success()
-    );
-    assert!(
-        h.run(&["generate", "--kind", "mcp-server", "--id", "files-mcp"])
-            .status
-            .success()
-    );
+    h.generate_agent("11111111-1111-4111-8111-111111111111", "billing-agent");
+    h.generate_server("files-mcp");
 }
 
 fn assert_restored(h: &Home) {
@@ -345,20 +329,8 @@ fn s_reorders_the_list_and_the_highlight_stays() {
     .unwrap();
     let t = launch(&h, "sort", "");
     t.wait_for("mid-agent", 10);
-    // Row order in the list pane (the left half of the screen).
-    let order = |screen: &str| -> Vec<&'static str> {
-        let mut rows: Vec<(usize, &'static str)> = ["zeta-agent", "alpha-agent", "mid-agent"]
-            .into_iter()
-            .filter_map(|name| {
-                screen
-                    .lines()
-                    .position(|l| l.chars().take(60).collect::<String>().contains(name))
-                    .map(|row| (row, name))
-            })
-            .collect();
-        rows.sort();
-        rows.into_iter().map(|(_, n)| n).collect()
-    };
+    let names = ["zeta-agent", "alpha-agent", "mid-agent"];
+    let order = |screen: &str| row_order(screen, &names);
     let screen = t.capture();
     assert_eq!(
         order(&screen),

@@ -281,7 +281,7 @@ fn a_long_message_is_cut_and_never_covers_the_footer() {
     assert!(screen.lines().nth(row).unwrap().contains('…'), "{screen}");
     // `f` on a healthy identity: a long "nothing to fix" message.
     t.send(&["f"]);
-    let screen = t.wait_for("Nothing here can be fixed", 10);
+    let screen = t.wait_for("Nothing to fix for an-agent", 10);
     let footer = screen.lines().nth(23).unwrap();
     assert!(
         footer.contains("? help  q quit"),

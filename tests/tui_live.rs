@@ -68,8 +68,9 @@ fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
+/// The list pane: 55 % of the 120 columns.
 fn left_pane(line: &str) -> String {
-    line.chars().take(60).collect()
+    line.chars().take(66).collect()
 }
 
 /// A self-signed badge seeded to expire (past the 60 s clock-skew allowance) a few seconds
@@ -386,7 +387,7 @@ fn an_osc52_copy_is_cleared_at_the_deadline() {
     ]);
     assert!(out.status.success());
     t.send(&["c"]);
-    t.wait_for("Copy the key of", 5);
+    t.wait_for("Export files-mcp", 5);
     t.wait_for("CAPISCIO_SERVER_PRIVATE_KEY", 5);
     t.send(&["Enter"]);
     t.wait_for("sent to terminal (OSC 52)", 5);

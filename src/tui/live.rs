@@ -29,6 +29,13 @@ pub fn tick(m: &mut Model, now: i64) -> Vec<Effect> {
 }
 
 fn retime(m: &mut Model) {
+    // A badge that expires can move its row: the highlight stays on its identity.
+    let kept = m.selection_key();
+    retime_rows(m);
+    m.reselect(kept);
+}
+
+fn retime_rows(m: &mut Model) {
     let now = m.now;
     for i in &mut m.identities {
         crate::core::status::retime(i, now);
@@ -92,7 +99,7 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
     drop(before);
     m.identities = merged;
     m.notes = notes;
-    retime(m);
+    retime_rows(m);
     m.reselect(kept);
     if m.online && !recheck.is_empty() {
         return vec![ask(m, Effect::CheckIdentities(recheck))];
@@ -104,6 +111,8 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
 /// started (that answer is about a key no longer there).
 pub fn checked_one(m: &mut Model, i: Identity) {
     let now = m.now;
+    // An answer can move its row (problems first): the highlight stays on its identity.
+    let kept = m.selection_key();
     if let Some(slot) = m.identities.iter_mut().find(|x| {
         x.kind == i.kind
             && x.id == i.id
@@ -113,6 +122,7 @@ pub fn checked_one(m: &mut Model, i: Identity) {
         *slot = i;
         crate::core::status::retime(slot, now);
     }
+    m.reselect(kept);
 }
 
 #[cfg(test)]
@@ -158,6 +168,33 @@ mod tests {
                 clipboard_left: None,
             },
         );
+    }
+
+    /// An answer or a badge expiring moves a row (problems first); the highlight stays on
+    /// the identity it was on, not on the row number.
+    #[test]
+    fn rows_that_move_keep_the_highlight_on_its_identity() {
+        let mut m = model();
+        let mut b = ident("b", "fp-b");
+        b.badge = Some(badge(BadgeState::Valid, T0 - 100, T0 + 100));
+        m.identities = vec![ident("a", "fp-a"), b, ident("c", "fp-c")];
+        m.selected = 2;
+        assert_eq!(m.current().unwrap().id, "c");
+        // b's badge expires: b moves to the top.
+        tick(&mut m, T0 + 100 + crate::core::badge::SKEW_SECS);
+        assert_eq!(m.visible()[0], 1, "b is listed first now");
+        assert_eq!(m.current().unwrap().id, "c");
+        // a is answered with a problem: a moves up too.
+        let mut answered = ident("a", "fp-a");
+        answered
+            .problems
+            .push(crate::core::identity::Problem::error(
+                Code::AgentDisabled,
+                "m",
+                "f",
+            ));
+        update(&mut m, Msg::CheckedOne(Box::new(answered)));
+        assert_eq!(m.current().unwrap().id, "c");
     }
 
     /// The clock runs: a badge goes valid → expiring → expired while the UI is open, and

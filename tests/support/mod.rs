@@ -66,6 +66,32 @@ impl Home {
         self.cmd().args(args).output().unwrap()
     }
 
+    /// `generate` an agent with this id and name; panics with its stderr when it fails.
+    pub fn generate_agent(&self, id: &str, name: &str) {
+        let out = self.run(&["generate", "--kind", "agent", "--id", id, "--name", name]);
+        assert!(out.status.success(), "generate: {}", stderr(&out));
+    }
+
+    /// `generate` an MCP server with this id; panics with its stderr when it fails.
+    pub fn generate_server(&self, id: &str) {
+        let out = self.run(&["generate", "--kind", "mcp-server", "--id", id]);
+        assert!(out.status.success(), "generate: {}", stderr(&out));
+    }
+
+    /// How many old keys the agent's card still lists as retiring (a grace period runs).
+    pub fn retiring_keys(&self, id: &str) -> usize {
+        let card: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(self.agent_dir(id).join("agent-card.json")).unwrap(),
+        )
+        .unwrap();
+        card["public_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "retiring")
+            .count()
+    }
+
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = self.cmd();
         c.args(args);
@@ -436,4 +462,20 @@ pub fn output_within(mut cmd: Command, deadline: std::time::Duration) -> Option<
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
     })
+}
+
+/// The order in which the given names appear in the list pane (the left part of a UI
+/// screen), top to bottom; names not on screen are left out.
+pub fn row_order(screen: &str, names: &[&'static str]) -> Vec<&'static str> {
+    let mut rows: Vec<(usize, &'static str)> = names
+        .iter()
+        .filter_map(|&name| {
+            screen
+                .lines()
+                .position(|l| l.chars().take(60).collect::<String>().contains(name))
+                .map(|row| (row, name))
+        })
+        .collect();
+    rows.sort();
+    rows.into_iter().map(|(_, n)| n).collect()
 }
