@@ -166,6 +166,16 @@ fn every_badge_state_is_reported() {
     let (selfsigned, _) = w.agent(10, "dev-agent");
     let out = w.run(&["badge", "issue", "--self-sign", &selfsigned]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Disabled with a badge that has also expired: the agent's state is its own error,
+    // not lost behind the badge's expiry.
+    let (paused, _) = w.agent(12, "paused-agent");
+    w.dev_badge(&paused, now - 900, now - 600);
+    assert_eq!(
+        w.reg
+            .post(&format!("/v1/agents/{paused}/disable"), "{}", Some(KEY))
+            .0,
+        200
+    );
     let (flaky, _) = w.agent(11, "flaky-agent");
     let flaky_jti = w.request_badge(&flaky);
     w.reg
@@ -189,6 +199,18 @@ fn every_badge_state_is_reported() {
     );
     assert!(codes(find(&list, &revoked)).contains(&"badge-revoked".to_string()));
     assert!(codes(find(&list, &disabled)).contains(&"agent-disabled".to_string()));
+    assert_eq!(state(&list, &paused), "expired");
+    let paused_codes = codes(find(&list, &paused));
+    assert!(
+        paused_codes.contains(&"agent-disabled".to_string())
+            && paused_codes.contains(&"badge-expired".to_string()),
+        "{paused_codes:?}"
+    );
+    assert_eq!(
+        paused_codes.iter().filter(|c| *c == "agent-disabled").count(),
+        1,
+        "reported once"
+    );
     assert_eq!(find(&list, &valid)["registry"]["status"], "active");
     assert_eq!(find(&list, &valid)["badge"]["trust_level"], "1");
 

@@ -269,8 +269,9 @@ fn apply(
         badge_info.state = verdict.state;
         badge_info.reason = verdict.reason;
     }
+    // A disabled agent is a fact about the agent, not about its badge: it stays an error
+    // when the badge's own verdict moves on (e.g. the badge expires while the UI is open).
     if f.identity.kind == Kind::Agent
-        && f.badge.is_none()
         && let Some(Ok(Some(s))) = &facts.entity_status
         && s != "active"
     {

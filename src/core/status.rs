@@ -164,11 +164,9 @@ pub fn problems_for_claims(v: &Verdict, jti: &str, sub: &str, id: &str) -> Vec<P
             format!("badge {jti} was revoked by the registry"),
             renew,
         )],
-        BadgeState::AgentDisabled => vec![Problem::error(
-            Code::AgentDisabled,
-            format!("the registry reports this agent as disabled{why}; its badges are rejected"),
-            "re-enable the agent in the CapiscIO dashboard",
-        )],
+        // The agent's own status is reported once, as its own problem (app::status), so it
+        // outlives this badge verdict.
+        BadgeState::AgentDisabled => Vec::new(),
         BadgeState::RegistryError => vec![Problem::warning(
             Code::RegistryError,
             format!("badge {jti} could not be checked with the registry{why}"),
