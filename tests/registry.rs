@@ -615,6 +615,11 @@ fn list_and_show_gain_registry_columns_when_configured() {
     assert!(!stdout(&out).contains("REGISTRY"));
     // Not configured: list never leaves the machine.
     assert!(!stdout(&w.home.run(&["list"])).contains("REGISTRY"));
+    // No command, piped: the very `list` table (the README says so), registry included.
+    let piped = w.run(&[]);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(stdout(&piped), stdout(&w.run(&["list"])));
+    assert!(stderr(&piped).contains("this is `capiscio-tui list`"));
 }
 
 #[test]

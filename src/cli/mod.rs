@@ -308,14 +308,12 @@ fn title_first(page: &str) -> String {
 fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
     match command {
         None => {
-            let scan = ctx.scan();
-            let mut ids: Vec<_> = scan.found.iter().map(|f| f.identity.clone()).collect();
-            ids.sort_by(listing_order);
-            print(&render::list_table(&ids, &scan.notes, ctx.now))?;
+            // Exactly `list` (registry columns included when one is configured).
+            let code = run_in(ctx, Some(Command::List { json: false }))?;
             eprintln!(
                 "(Standard input or output is not a terminal, so this is `capiscio-tui list` instead of the interactive UI; run `capiscio-tui` in a terminal for the UI, or see --help for all commands.)"
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(code)
         }
         Some(Command::List { json: as_json }) => {
             let scan = load(&ctx, ctx.online_by_default())?;
