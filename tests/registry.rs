@@ -207,7 +207,10 @@ fn every_badge_state_is_reported() {
         "{paused_codes:?}"
     );
     assert_eq!(
-        paused_codes.iter().filter(|c| *c == "agent-disabled").count(),
+        paused_codes
+            .iter()
+            .filter(|c| *c == "agent-disabled")
+            .count(),
         1,
         "reported once"
     );

@@ -395,3 +395,35 @@ fn the_wizard_moves_to_a_new_registry_agent() {
     t.send(&["Escape"]);
     quit(&t, &w.home);
 }
+
+/// The log wraps long messages and still ends with the newest one, at 80×24 too.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn the_log_always_reaches_its_newest_message() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let name = "an-agent-whose-name-is-long-enough-to-wrap-every-message-it-appears-in";
+    h.generate_agent(BILLING, name);
+    let t = launch(&h, "log-wrap", (80, 24), "");
+    t.wait_for("an-agent-whose", 10);
+    for _ in 0..25 {
+        t.send(&["f"]);
+    }
+    t.wait_for("Nothing to fix", 10);
+    t.send(&["s"]);
+    t.wait_for("Sorted by name", 5);
+    t.send(&["L"]);
+    let screen = t.wait_for("Messages this session", 5);
+    assert!(screen.contains("Sorted by name"), "{screen}");
+    // Scrolled all the way up and back down with the keys, the newest is there again.
+    t.send(&["g"]);
+    t.send(&["G"]);
+    t.wait_for("Sorted by name", 5);
+    t.send(&["Escape"]);
+    quit(&t, &h);
+}
