@@ -140,8 +140,13 @@ fn too_small_then_resized() {
         &format!("env -u DISPLAY HOME={dir} TERM=xterm-256color {bin}; sleep 30"),
     );
     t.wait_for("Terminal too small", 10);
+    // Keys do nothing unseen while the screen is too small: n then Enter creates nothing.
+    t.send(&["n", "Enter", "j"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(h.list_json(&[]).len(), 2, "nothing was created");
     t.tmux(&["resize-window", "-t", "main", "-x", "100", "-y", "30"]);
-    t.wait_for("billing-agent", 10);
+    let screen = t.wait_for("billing-agent", 10);
+    assert!(!screen.contains("New identity"), "{screen}");
     t.send(&["q"]);
 }
 

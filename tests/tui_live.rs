@@ -526,3 +526,30 @@ fn quitting_before_an_osc52_deadline_says_the_copy_stays() {
     assert!(stderr.contains("was not cleared"), "{stderr}");
     assert_no_secrets(&stderr);
 }
+
+/// Registry errors show on their rows and, once the check is over, in the status bar.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn registry_errors_reach_the_status_bar() {
+    if !enabled() {
+        return;
+    }
+    const KEY: &str = "sk_test_tui_errors";
+    let h = Home::new();
+    let reg = DevReg::start(&["--api-key", KEY]);
+    h.generate_agent("11111111-1111-4111-8111-111111111111", "one-agent");
+    h.generate_agent("21111111-1111-4111-8111-111111111111", "two-agent");
+    reg.fault(serde_json::json!({"path_prefix": "/v1/", "status": 500}));
+    let t = launch(
+        &h,
+        "errors",
+        &format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", reg.url),
+        "",
+    );
+    let screen = t.wait_for("The registry could not answer for 2 identities", 15);
+    assert!(screen.contains("registry-error"), "{screen}");
+    quit(&t, &h);
+}

@@ -67,6 +67,23 @@ pub fn check_finished(m: &mut Model, error: Option<String>) {
     if let Some(e) = error {
         m.toast = Some(e);
         m.toast_age = 0;
+        return;
+    }
+    // Per-row errors are on their rows; the status bar says there are some.
+    let failed = m
+        .identities
+        .iter()
+        .filter(|i| {
+            i.registry.as_ref().is_some_and(|r| r.error.is_some())
+                || i.has_code(crate::core::identity::Code::RegistryError)
+        })
+        .count();
+    if !m.checking && failed > 0 {
+        m.toast = Some(match failed {
+            1 => "The registry could not answer for 1 identity: see its row".into(),
+            n => format!("The registry could not answer for {n} identities: see their rows"),
+        });
+        m.toast_age = 0;
     }
 }
 

@@ -581,7 +581,14 @@ pub fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     } else {
         keys
     };
-    let right = text::fit(&right, width.saturating_sub(text::width(keys) + 2));
+    let room = width.saturating_sub(text::width(keys) + 2);
+    // A message cut short says where the whole of it is.
+    const WHOLE: &str = " (L: all of it)";
+    let right = if text::width(&right) > room && room > WHOLE.len() + 8 {
+        text::fit(&right, room - WHOLE.len()) + WHOLE
+    } else {
+        text::fit(&right, room)
+    };
     let pad = width.saturating_sub(text::width(keys) + text::width(&right) + 1);
     let line = Line::from(vec![
         Span::styled(keys, t.dim()),

@@ -13,16 +13,30 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     fx
 }
 
+fn too_small(m: &Model) -> bool {
+    let (w, h) = super::view::MIN_SIZE;
+    m.size.0 < w || m.size.1 < h
+}
+
 fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         // Act on presses only: Windows also reports releases (and repeats).
         Msg::Key(k) if k.kind != KeyEventKind::Press => Vec::new(),
+        // While the screen only says it is too small, keys act on nothing unseen: only
+        // quitting works.
+        Msg::Key(k) if too_small(m) => {
+            if keymap::action(&k) == Some(Action::Quit) {
+                m.quit = true;
+            }
+            Vec::new()
+        }
         Msg::Key(k) => {
             // A key press dismisses the last status message.
             m.toast = None;
             m.toast_age = 0;
             key(m, k)
         }
+        Msg::Mouse(_) if too_small(m) => Vec::new(),
         Msg::Mouse(e) => mouse(m, e),
         Msg::Resize(w, h) => {
             m.size = (w, h);
