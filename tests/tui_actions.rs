@@ -427,3 +427,37 @@ fn the_log_always_reaches_its_newest_message() {
     t.send(&["Escape"]);
     quit(&t, &h);
 }
+
+/// The new-identity dialog shows the whole of a long error, indented under itself.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn the_new_identity_dialog_shows_a_long_error_whole() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    h.generate_agent("taken-id", "taken");
+    let t = launch(&h, "gen-error", (80, 24), "");
+    t.wait_for("taken", 10);
+    t.send(&["n"]);
+    t.wait_for("New identity", 5);
+    t.send(&["Tab"]);
+    t.type_text("taken-id");
+    t.send(&["Enter"]);
+    let screen = t.wait_for("refusing to overwrite a key", 10);
+    // Its continuation rows are indented like its first (not back at the border).
+    let row = screen
+        .lines()
+        .find(|l| l.contains("overwrite a key"))
+        .unwrap();
+    let inside = row.split('│').nth(2).unwrap_or("");
+    assert!(
+        inside.starts_with("  ") && !inside.starts_with("   "),
+        "{screen}"
+    );
+    t.send(&["Escape"]);
+    quit(&t, &h);
+}

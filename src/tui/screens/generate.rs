@@ -84,7 +84,13 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, g: &GenerateState, t: &Theme) {
-    let r = centered(area, 70, 13);
+    // Tall enough for the whole error (a keyring or registry reason can be long).
+    let err_rows = g
+        .error
+        .as_deref()
+        .map(|e| crate::display::text::wrap(e, 66).len())
+        .unwrap_or(0) as u16;
+    let r = centered(area, 70, (10 + err_rows).max(13));
     let field = |label: &str, value: Vec<Span<'static>>| {
         let mut spans = vec![Span::raw(format!("  {label:<16}"))];
         spans.extend(value);
@@ -139,7 +145,9 @@ pub fn draw(f: &mut Frame, area: Rect, g: &GenerateState, t: &Theme) {
         )),
     ];
     if let Some(e) = &g.error {
-        lines.push(Line::from(Span::styled(format!("  {e}"), t.error())));
+        for row in crate::display::text::wrap(e, 66) {
+            lines.push(Line::from(Span::styled(format!("  {row}"), t.error())));
+        }
     }
     let (block, _) = frame(f, area, r, " New identity ".into());
     f.render_widget(
