@@ -227,6 +227,25 @@ fn save_to_file_and_a_broken_key() {
     }
     assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     assert!(!h.path().join("target.env").exists());
+    // Nor through a symlinked folder anywhere in the path, nor via `..`.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir(elsewhere.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), h.path().join("linkdir")).unwrap();
+    for (name, why) in [
+        ("linkdir/sub/out.env", "is a symlink"),
+        ("linkdir/../up.env", "has a `..` in it"),
+    ] {
+        t.send(&["e"]);
+        t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK", 10);
+        t.send(&["s"]);
+        t.wait_for("Save to file:", 5);
+        t.type_text(name);
+        t.send(&["Enter"]);
+        t.wait_for(why, 10);
+        t.send(&["Escape", "Escape"]);
+    }
+    assert!(!elsewhere.path().join("sub/out.env").exists());
+    assert!(!h.path().join("up.env").exists());
 
     // A key that cannot be loaded: the picker says why instead of offering formats.
     t.send(&["/", "C-u"]);
