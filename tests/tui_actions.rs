@@ -480,3 +480,24 @@ fn the_new_identity_dialog_shows_a_long_error_whole() {
     t.send(&["Escape"]);
     quit(&t, &h);
 }
+
+/// On an empty home, the keys that act on an identity say there is none.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn identity_keys_on_an_empty_home_say_there_is_none() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    let t = launch(&h, "empty", (80, 24), "");
+    t.wait_for("No identities yet", 10);
+    for key in ["c", "e", "R", "v", "f", "b", "u", "E"] {
+        t.send(&["Escape"]);
+        t.send(&[key]);
+        t.wait_for("No identity yet — n creates one", 5);
+    }
+    quit(&t, &h);
+}

@@ -281,6 +281,29 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
     let n = m.visible().len();
     let id = m.current().map(|i| i.id.clone());
+    // A key that acts on the highlighted identity says so when there is none.
+    if id.is_none()
+        && matches!(
+            a,
+            Some(
+                Action::Copy
+                    | Action::Export
+                    | Action::Rotate
+                    | Action::Reveal
+                    | Action::Fix
+                    | Action::Badge
+                    | Action::Rollback
+                    | Action::EndGrace
+            )
+        )
+    {
+        m.toast = Some(if m.identities.is_empty() {
+            "No identity yet — n creates one".into()
+        } else {
+            "Nothing matches the filter — Esc clears it".into()
+        });
+        return Vec::new();
+    }
     // With the details pane focused, the movement keys scroll it.
     let details = m.focus == Pane::Details;
     let page_details = page(m.main.drawn.details_height);
