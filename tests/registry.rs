@@ -199,6 +199,15 @@ fn every_badge_state_is_reported() {
     );
     assert!(codes(find(&list, &revoked)).contains(&"badge-revoked".to_string()));
     assert!(codes(find(&list, &disabled)).contains(&"agent-disabled".to_string()));
+    // A badge for a disabled agent is refused for that reason, not blamed on the key.
+    let out = w.run(&["badge", "request", &disabled]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("agent disabled"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("API key rejected"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(state(&list, &paused), "expired");
     let paused_codes = codes(find(&list, &paused));
     assert!(

@@ -102,6 +102,10 @@ pub enum RegistryError {
     Incomplete(String),
     #[error("API key rejected (HTTP {0})")]
     Unauthorized(u16),
+    /// 403: the key was read but this is not allowed — the registry says why (a disabled
+    /// agent, a key without that permission); not an "API key rejected".
+    #[error("refused by the registry (HTTP 403): {}", .0.as_deref().unwrap_or("no reason given; the API key may lack the permission"))]
+    Forbidden(Option<String>),
     #[error("no API key: set CAPISCIO_API_KEY")]
     NoApiKey,
     #[error("HTTP {code}{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
@@ -121,6 +125,7 @@ impl RegistryError {
             Self::BadJson(_) | Self::Shape(_) => "malformed reply".into(),
             Self::Incomplete(what) => format!("incomplete {what}"),
             Self::Unauthorized(c) => format!("HTTP {c}"),
+            Self::Forbidden(_) => "HTTP 403".into(),
             Self::NoApiKey => "no API key".into(),
             Self::Status { code, .. } => format!("HTTP {code}"),
             other => other.to_string(),
@@ -654,7 +659,8 @@ async fn read_reply(mut resp: reqwest::Response) -> Result<Reply, RegistryError>
 
 fn error_for(r: &Reply) -> RegistryError {
     match r.status.as_u16() {
-        401 | 403 => RegistryError::Unauthorized(r.status.as_u16()),
+        401 => RegistryError::Unauthorized(401),
+        403 => RegistryError::Forbidden(model::error_message(&r.body)),
         code => RegistryError::Status {
             code,
             message: model::error_message(&r.body),
