@@ -501,3 +501,51 @@ fn identity_keys_on_an_empty_home_say_there_is_none() {
     }
     quit(&t, &h);
 }
+
+/// A rotation whose register step the registry refused (409) is finished on a new registry
+/// agent from the resume prompt: Ctrl-N, then Enter (the CLI's `--resume --new-agent`).
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn a_refused_register_step_resumes_on_a_new_registry_agent() {
+    if !enabled() {
+        return;
+    }
+    let w = World {
+        home: Home::new(),
+        reg: DevReg::start(&["--api-key", KEY]),
+    };
+    let d = w.agent(4, "agent-d");
+    w.reg
+        .fault(json!({"path_prefix": format!("/v1/sdk/agents/{d}/identity"), "status": 409}));
+    let out = w.home.run_env(&["rotate", &d, "--yes"], &w.env());
+    assert!(
+        stdout(&out).contains("409") || stderr(&out).contains("409"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    w.reg.clear_faults();
+    let env = format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", w.reg.url);
+    let t = launch(&w.home, "resume-new", (120, 32), &env);
+    t.wait_for("agent-d", 10);
+    t.send(&["R"]);
+    t.wait_for("Enter resumes it", 15);
+    t.send(&["C-n"]);
+    let screen = t.wait_for("new registry agent: [x]", 5);
+    assert!(
+        screen.contains("An earlier rotation of agent-d"),
+        "{screen}"
+    );
+    t.send(&["Enter"]);
+    t.wait_for("Register the new key with the registry", 20);
+    let list = w.home.list_json(&w.env());
+    assert!(
+        list.iter().all(|v| v["id"] != d.as_str()),
+        "the identity left its old id: {list:#?}"
+    );
+    t.send(&["Escape"]);
+    quit(&t, &w.home);
+}

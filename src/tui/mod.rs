@@ -376,10 +376,10 @@ impl Runtime {
                     .map_err(|e| e.to_string())
                 }))
             }),
-            Effect::ResumeRotation { id } => self.job(move |h, c| {
+            Effect::ResumeRotation { id, new_agent } => self.job(move |h, c| {
                 Msg::Rotated(found_and(&c, &id, |f| {
                     let client = registry_client(&c);
-                    h.block_on(app::rotate::resume(&c, f, client.as_ref(), false))
+                    h.block_on(app::rotate::resume(&c, f, client.as_ref(), new_agent))
                         .map_err(|e| e.to_string())
                 }))
             }),

@@ -214,6 +214,7 @@ pub enum Effect {
     },
     ResumeRotation {
         id: String,
+        new_agent: bool,
     },
     /// Plans a new rotation, not offering to resume an earlier one (the user chose a new one).
     PlanAnew {

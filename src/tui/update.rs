@@ -1094,9 +1094,20 @@ mod tests {
             panic!("the wizard is open")
         };
         st.resumable = saved;
+        // Ctrl-N marks the resume for a new registry agent; it starts nothing new.
+        let ctrl_n = Msg::Key(KeyEvent {
+            code: KeyCode::Char('n'),
+            modifiers: KeyModifiers::CONTROL,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        });
+        assert!(update(&mut m, ctrl_n).is_empty());
         assert_eq!(
             update(&mut m, press(KeyCode::Enter)),
-            vec![Effect::ResumeRotation { id: "alpha".into() }]
+            vec![Effect::ResumeRotation {
+                id: "alpha".into(),
+                new_agent: true
+            }]
         );
     }
 

@@ -159,7 +159,13 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 st.running = true;
                 return vec![Effect::ResumeRotation {
                     id: j.identity_id.clone(),
+                    new_agent: st.new_agent,
                 }];
+            }
+            // Ctrl-N: finish it on a new registry agent (the CLI's `--resume --new-agent`,
+            // what a refused register step tells you to do).
+            KeyCode::Char('n') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                st.new_agent = !st.new_agent;
             }
             KeyCode::Char('n') if !j.interrupted() => {
                 st.resumable = None;
@@ -292,6 +298,13 @@ fn content<'a>(st: &RotateState, t: &Theme, width: u16) -> (Vec<Line<'a>>, Vec<L
         bottom.push(Line::from(Span::styled(
             format!(" Enter resumes it{new} · Esc cancels"),
             t.accent(),
+        )));
+        bottom.push(Line::from(Span::styled(
+            format!(
+                " Ctrl-N new registry agent: [{}]",
+                if st.new_agent { "x" } else { " " }
+            ),
+            t.dim(),
         )));
     } else if let Some(e) = &st.error {
         body.push(Line::from(Span::styled(format!(" {e}"), t.error())));
