@@ -142,6 +142,14 @@ pub fn mask(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
+        // An escape like the `\n` of a one-line PEM stays whole: its letter is not the
+        // start of the base64 after it.
+        if chars[i] == '\\' && matches!(chars.get(i + 1), Some('n' | 'r' | 't' | '"' | '\\')) {
+            out.push(chars[i]);
+            out.push(chars[i + 1]);
+            i += 2;
+            continue;
+        }
         if is_b64(chars[i]) {
             let start = i;
             while i < chars.len() && is_b64(chars[i]) {
@@ -293,6 +301,17 @@ pub fn draw(f: &mut Frame, area: Rect, st: &ExportState, m: &Model, t: &Theme) {
 mod tests {
     use super::*;
     use crate::core::export::{Request, Target, render};
+
+    #[test]
+    fn a_one_line_pem_keeps_its_escapes_and_hides_its_body() {
+        let body = "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF";
+        let text =
+            format!("X='-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----\\n'");
+        let m = mask(&text);
+        assert!(m.contains("KEY-----\\n••••"), "{m}");
+        assert!(m.contains("••••\\n-----END"), "{m}");
+        assert!(!m.contains(&body[1..20]), "{m}");
+    }
 
     /// The Cloud Run snippet's secret name (long, but lower-case and dashes) stays
     /// readable; the key does not.
