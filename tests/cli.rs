@@ -690,3 +690,19 @@ fn list_and_status_share_one_order_problems_first_then_name() {
         .collect();
     assert_eq!(names, expected);
 }
+
+/// Exporting a key that cannot be loaded says why (the identity's own error), not that
+/// there is no key.
+#[test]
+fn export_of_a_malformed_key_says_why() {
+    let h = Home::new();
+    let dir = h.agent_dir("bad-agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    chmod(&dir, 0o700);
+    write(&dir.join("private.jwk"), "garbage", 0o600);
+    let out = h.run(&["export", "bad-agent", "--format", "env"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("malformed-key"), "{err}");
+    assert!(!err.contains("no private key"), "{err}");
+}

@@ -15,6 +15,23 @@ pub fn load_key(ctx: &Context, found: &Found) -> Result<KeyPair, AppError> {
             crate::core::secret::decode(found.identity.kind, &secret)
                 .map_err(|e| AppError::Refused(format!("keyring entry {user}: {e}")))?
         }
+        // No key was found to load: the identity's own error says why (a malformed or
+        // unreadable file), which beats "no private key".
+        SecretRef::Missing => {
+            if let Some(p) = found
+                .identity
+                .problems
+                .iter()
+                .find(|p| p.severity == crate::core::identity::Severity::Error)
+            {
+                return Err(AppError::Refused(format!(
+                    "the private key cannot be loaded: {}: {}",
+                    p.code.as_str(),
+                    p.message
+                )));
+            }
+            disk::load_secret_file(&found.secret)?
+        }
         other => disk::load_secret_file(other)?,
     })
 }
