@@ -185,9 +185,14 @@ impl std::fmt::Debug for Candidate {
 impl Candidate {
     /// "a private JWK on one line in an env line for CAPISCIO_…".
     pub fn describe(&self) -> String {
+        // An unreadable JWK without `d` may be a private one cut short: say only "JWK".
+        let format = match (self.format, &self.key) {
+            (Format::PublicJwk, Err(_)) => "JWK",
+            (f, _) => f.describe(),
+        };
         format!(
             "a {} {}, {}",
-            self.format.describe(),
+            format,
             self.layout.describe(),
             self.place.describe()
         )
