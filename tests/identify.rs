@@ -7,6 +7,7 @@
 
 mod support;
 
+use capiscio_tui::app::identify;
 use capiscio_tui::core::export::{self, Format, Request, Target};
 use capiscio_tui::core::key::KeyPair;
 use capiscio_tui::core::pasted;
@@ -540,6 +541,46 @@ proptest! {
                 }
                 let d = b64::url_encode(k.seed());
                 prop_assert!(!c.describe().contains(&d[..16]));
+            }
+        }
+    }
+
+    /// Through the service `identify` runs: random keys written as an agent and an MCP
+    /// server, every export format of each matched to the right identity as `current`,
+    /// and an unrelated random key as `unknown`, with the SDK accepting every export.
+    #[test]
+    fn every_export_format_of_random_keys_identifies_its_identity(a in key(), s in key(), other in key()) {
+        prop_assume!(a.public() != s.public() && other.public() != a.public() && other.public() != s.public());
+        let home = tempfile::tempdir().unwrap();
+        let adir = home.path().join("agent");
+        let sdir = home.path().join("server");
+        capiscio_tui::store::disk::write_agent(&adir, &a, None).unwrap();
+        capiscio_tui::store::disk::write_server(&sdir, &s).unwrap();
+        let found = vec![
+            capiscio_tui::store::disk::inspect_agent(&adir, "agent", true, now()),
+            capiscio_tui::store::disk::inspect_server(&sdir, "server"),
+        ];
+        let shape = || identify::InputShape { bytes: 0, lines: 0, binary: false };
+        for (k, id, target) in [(&a, "agent", Target::Agent), (&s, "server", Target::McpServer), (&other, "", Target::Agent)] {
+            for format in Format::ALL {
+                let text = export::render(format, &Request { key: k, target, label: "x" });
+                let r = identify::identify_in(&found, shape(), pasted::find(&text));
+                prop_assert_eq!(r.keys.len(), 1, "{:?}", format);
+                let key = &r.keys[0];
+                prop_assert_eq!(&key.did, &k.public().did_key());
+                if id.is_empty() {
+                    prop_assert_eq!(key.state, identify::State::Unknown);
+                    prop_assert!(key.matches.is_empty());
+                } else {
+                    prop_assert_eq!(key.state, identify::State::Current);
+                    prop_assert_eq!(key.matches.len(), 1);
+                    prop_assert_eq!(&key.matches[0].id, id);
+                }
+                let sdk = key.sdk.as_ref().unwrap();
+                prop_assert!(sdk.accepted && sdk.problems.is_empty(), "{:?} {:?}", format, sdk);
+                let json = serde_json::to_string(&r).unwrap();
+                let d = b64::url_encode(k.seed());
+                prop_assert!(!json.contains(&d[..16]) && !json.contains(&d[27..43]));
             }
         }
     }

@@ -443,7 +443,8 @@ fn jwks(text: &str, outer: Option<&Place>, out: &mut Findings) {
     }
 }
 
-/// One JSON-unescaping step for `\"`, `\\` and `\/`; other escapes stay as they are.
+/// One JSON-unescaping step for `\"`, `\\`, `\/` and the whitespace escapes (a pretty
+/// JWK inside a JSON string); other escapes stay as they are.
 fn unescape(s: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(s.len()));
     let mut chars = s.chars();
@@ -451,6 +452,9 @@ fn unescape(s: &str) -> Zeroizing<String> {
         if c == '\\' {
             match chars.next() {
                 Some(n @ ('"' | '\\' | '/')) => out.push(n),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
                 Some(n) => {
                     out.push('\\');
                     out.push(n);
@@ -619,14 +623,14 @@ fn base64_lines(text: &str, depth: u8, out: &mut Findings) {
         let token = line
             .trim()
             .rsplit([':', '=', ' '])
-            .find(|t| !t.trim_matches(['"', '\'']).is_empty())
+            .find(|t| !t.trim_matches(['"', '\'', ',']).is_empty())
             .unwrap_or("")
-            .trim_matches(['"', '\'']);
+            .trim_matches(['"', '\'', ',']);
         // `=` padding was split off above: take the token with its padding back.
         let token_start = line.find(token).map_or(start, |i| start + i);
         let padded = text[token_start..start + line.len()]
             .trim_end()
-            .trim_end_matches(['"', '\'']);
+            .trim_end_matches(['"', '\'', ',']);
         let token = if padded.starts_with(token) && is_b64(padded) {
             padded
         } else {
@@ -676,6 +680,14 @@ fn base64_lines(text: &str, depth: u8, out: &mut Findings) {
 
 // ---------------------------------------------------------------- assignments
 
+/// A name we show: an env-style upper-case identifier. Anything else (a mixed-case word
+/// could be a base64url key pasted before a `=`) is never repeated back.
+fn reportable(name: &str) -> Option<String> {
+    name.bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        .then(|| name.to_string())
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_VAR
@@ -715,7 +727,7 @@ fn assignment(text: &str, start: usize, end: usize) -> (Container, Option<String
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         if is_name(&name) {
-            return (Container::ShellCommand, Some(name), false);
+            return (Container::ShellCommand, reportable(&name), false);
         }
     }
     // Cloud Run: `--update-secrets=NAME=secret:latest` on the command after the value's.
@@ -725,7 +737,7 @@ fn assignment(text: &str, start: usize, end: usize) -> (Container, Option<String
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         if is_name(&name) {
-            return (Container::ShellCommand, Some(name), false);
+            return (Container::ShellCommand, reportable(&name), false);
         }
     }
     if prefix.contains("printf ") || tail.contains("| gcloud ") || tail.contains("| gh ") {
@@ -773,7 +785,7 @@ fn assigned(prefix: &str, block: bool) -> Option<(Container, Option<String>, boo
         _ if quoted && (lead.ends_with('{') || lead.ends_with(',')) => Container::JsonMember,
         _ => Container::YamlMap,
     };
-    Some((container, Some(name.to_string()), export))
+    Some((container, reportable(name), export))
 }
 
 #[cfg(test)]
@@ -895,6 +907,45 @@ mod tests {
             Some("CAPISCIO_SERVER_PRIVATE_KEY_PEM")
         );
         assert_eq!(c.key.unwrap().public(), *s.public());
+    }
+
+    #[test]
+    fn names_that_could_be_key_material_are_not_repeated() {
+        let k = key(6);
+        let d = b64::url_encode(k.seed()).replace('-', "_");
+        let c = one(&format!("{d}={}", jwk::to_env_compact(&k).as_str()));
+        assert_eq!(c.place.container, Container::EnvLine);
+        assert_eq!(c.place.var, None);
+        assert!(!c.describe().contains(&d[..8]));
+    }
+
+    #[test]
+    fn json_forms() {
+        let k = key(5);
+        // `kubectl get secret -o json`: base64 in a JSON member, with a trailing comma.
+        let data = format!(
+            "{{\n  \"data\": {{\n    \"CAPISCIO_AGENT_PRIVATE_KEY_JWK\": \"{}\",\n    \"OTHER\": \"eA==\"\n  }}\n}}\n",
+            b64::std_encode(jwk::to_env_compact(&k).as_bytes())
+        );
+        let c = one(&data);
+        assert!(c.place.base64);
+        assert_eq!(
+            c.place.var.as_deref(),
+            Some("CAPISCIO_AGENT_PRIVATE_KEY_JWK")
+        );
+        assert_eq!(c.key.unwrap().public(), *k.public());
+        // A pretty JWK as a JSON string value (newlines escaped too).
+        let pretty = serde_json::to_string(&serde_json::json!({
+            "CAPISCIO_AGENT_PRIVATE_KEY_JWK": jwk::to_go_private(&k).as_str()
+        }))
+        .unwrap();
+        let c = one(&pretty);
+        assert_eq!(c.place.escaped, 1);
+        assert_eq!(c.place.container, Container::JsonMember);
+        assert_eq!(c.key.unwrap().public(), *k.public());
+        // CRLF line endings.
+        let crlf = pem::encode_private(&k).replace('\n', "\r\n");
+        assert_eq!(one(&crlf).key.unwrap().public(), *k.public());
     }
 
     #[test]
