@@ -353,6 +353,16 @@ fn an_env_value_the_sdk_would_misread_says_what_is_wrong() {
     );
     let (_, v) = identify_json(&h, no_kid.as_bytes());
     assert_eq!(v["keys"][0]["sdk"]["accepted"], false);
+    // Escaped quotes inside single quotes: the key is read, but the SDK gets backslashes.
+    let kept = format!(
+        "{AGENT_VAR}='{}'",
+        private_jwk(D1, X1, DID1).replace('"', "\\\"")
+    );
+    let (out, v) = identify_json(&h, kept.as_bytes());
+    assert!(out.status.success());
+    assert_output_clean(&out, &[D1]);
+    assert_eq!(v["keys"][0]["state"], "current");
+    assert_eq!(v["keys"][0]["sdk"]["accepted"], false, "{v:#}");
     // A PEM in the agent's variable.
     let swapped = format!("{AGENT_VAR}='{}'", PEM2.replace('\n', "\\n"));
     let (out, v) = identify_json(&h, swapped.as_bytes());

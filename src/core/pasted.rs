@@ -540,6 +540,15 @@ fn jwk_at(text: &str, open: usize, escaped: u8, outer: Option<&Place>) -> (usize
         Layout::OneLine
     };
     let place = place_for(text, open, end, escaped, outer);
+    // Single quotes (shell or YAML) remove no backslash: the SDK gets `\"` where JSON
+    // needs `"`. Judge the value it really gets.
+    let (value, notes) = if escaped > 0 && parsed_ok && text[..open].ends_with('\'') {
+        let mut notes = notes;
+        notes.push("the quotes inside the JWK are escaped (\\\") but the value is in single quotes, which keep the backslashes".to_string());
+        (Zeroizing::new(text[open..end].to_string()), notes)
+    } else {
+        (value, notes)
+    };
     (
         end,
         Candidate {
@@ -917,6 +926,19 @@ mod tests {
         assert_eq!(c.place.container, Container::EnvLine);
         assert_eq!(c.place.var, None);
         assert!(!c.describe().contains(&d[..8]));
+    }
+
+    #[test]
+    fn escaped_quotes_inside_single_quotes_stay_in_the_value() {
+        let k = key(8);
+        let escaped = jwk::to_env_compact(&k).replace('"', "\\\"");
+        let c = one(&format!("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{escaped}'"));
+        assert_eq!(c.key.as_ref().unwrap().public(), *k.public());
+        assert!(c.value.contains('\\'));
+        assert_eq!(c.notes.len(), 1);
+        let c = one(&format!("CAPISCIO_AGENT_PRIVATE_KEY_JWK=\"{escaped}\""));
+        assert!(!c.value.contains('\\'));
+        assert!(c.notes.is_empty());
     }
 
     #[test]
