@@ -643,3 +643,141 @@ fn jwk_and_pem_helpers_agree_with_the_fixtures() {
     assert_eq!(pem::encode_private(&k).as_str(), PEM1);
     assert!(PEM1.contains(BODY1) && PEM2.contains(BODY2));
 }
+
+// ------------------------------------------------------------- the secret_echo corpus
+
+fn seed1() -> [u8; 32] {
+    core::array::from_fn(|i| u8::from_str_radix(&SEED1_HEX[2 * i..2 * i + 2], 16).unwrap())
+}
+
+/// Every 16-character window of every encoding of seed 1 (as tests/secret_echo.rs).
+fn secret_windows() -> Vec<String> {
+    let seed = seed1();
+    let chunks: Vec<&str> = (0..4).map(|i| &BODY1[16 * i..16 * i + 16]).collect();
+    let encodings = [
+        D1.to_string(),
+        b64::std_encode(&seed),
+        SEED1_HEX.to_string(),
+        BODY1.to_string(),
+        chunks.join(" "),
+        chunks.join("\t"),
+    ];
+    let mut w: Vec<String> = encodings
+        .iter()
+        .flat_map(|e| {
+            let c: Vec<char> = e.chars().collect();
+            c.windows(16)
+                .map(|w| w.iter().collect::<String>())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    w.sort();
+    w.dedup();
+    w
+}
+
+/// Malformed and odd variants of seed 1's key, as JWK and as PEM.
+fn corpus() -> Vec<(&'static str, String)> {
+    let good = private_jwk(D1, X1, DID1);
+    let d_member = format!(r#""d":"{D1}""#);
+    let d_cut = good.find(D1).unwrap() + 30;
+    let one = PEM1.trim_end();
+    vec![
+        ("jwk truncated in d", good[..d_cut].to_string()),
+        ("jwk truncated after d", good[..good.len() - 3].to_string()),
+        (
+            "d in kty",
+            good.replace(r#""kty":"OKP""#, &format!(r#""kty":"{D1}""#)),
+        ),
+        ("d in kid", private_jwk(D1, X1, D1)),
+        ("d in another member", good.replace(r#""d":"#, r#""key":"#)),
+        (
+            "d with a bad character",
+            good.replace(D1, &format!("{}!{}", &D1[..20], &D1[21..])),
+        ),
+        ("d too long", good.replace(D1, &format!("{D1}AAAA"))),
+        (
+            "d as an array",
+            good.replace(&d_member, &format!(r#""d":["{D1}"]"#)),
+        ),
+        (
+            "d given twice",
+            good.replace(&d_member, &format!("{d_member},{d_member}")),
+        ),
+        ("single-quoted JSON", good.replace('"', "'")),
+        ("trailing garbage", format!("{good} {D1}")),
+        (
+            "missing comma",
+            good.replace(&format!("{d_member},"), &d_member),
+        ),
+        ("bare d", D1.to_string()),
+        ("pem one line, tabs", one.replace('\n', "\t")),
+        ("pem one line, nothing", one.replace('\n', "")),
+        (
+            "pem label typo",
+            PEM1.replace("BEGIN PRIVATE", "BEGIN PRIVTE"),
+        ),
+        ("pem broken base64", PEM1.replace("/Vpg", "/V%g")),
+        ("pem truncated body", PEM1.replace("rn9g", "rn9")),
+        (
+            "pem no END",
+            PEM1.replace("-----END PRIVATE KEY-----\n", ""),
+        ),
+        ("pem body only", BODY1.to_string()),
+        (
+            "pem public label",
+            PEM1.replace("PRIVATE KEY", "PUBLIC KEY"),
+        ),
+        (
+            "pem body split",
+            PEM1.replace(
+                BODY1,
+                &BODY1
+                    .as_bytes()
+                    .chunks(16)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        ),
+    ]
+}
+
+/// Every variant, bare and in the containers people paste, through `identify` and
+/// `identify --json`: exit 0 or 1, and no window of any encoding of the seed in the output.
+#[test]
+fn no_variant_of_a_key_is_echoed_in_any_container() {
+    let h = Home::new();
+    seed_agent(&h, "a1", D1, X1, DID1);
+    let windows = secret_windows();
+    let mut ran = 0;
+    for (name, value) in corpus() {
+        let wrapped = [
+            value.clone(),
+            format!("export {AGENT_VAR}='{value}'\n"),
+            format!(
+                "{SERVER_VAR}=\"{}\"\n",
+                value.replace('"', "\\\"").replace('\n', "\\n")
+            ),
+            format!("    environment:\n      - {AGENT_VAR}={value}\n"),
+            format!(
+                "data:\n  {SERVER_VAR}: {}\n",
+                b64::std_encode(value.as_bytes())
+            ),
+        ];
+        for input in wrapped {
+            for args in [&[][..], &["--json"][..]] {
+                let out = identify(&h, input.as_bytes(), args);
+                let code = out.status.code();
+                assert!(matches!(code, Some(0 | 1)), "{name} {args:?}: {code:?}");
+                for text in [stdout(&out), stderr(&out)] {
+                    if let Some(w) = windows.iter().find(|w| text.contains(w.as_str())) {
+                        panic!("{name} {args:?}: secret window {w:?} leaked:\n{text}");
+                    }
+                }
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran > 100);
+}
