@@ -300,12 +300,18 @@ fn pem_at(text: &str, start: usize, outer: Option<&Place>) -> (usize, Candidate)
         Format::PublicPem
     };
     let end_marker = label.map(|l| format!("-----END {l}-----"));
+    // The END line belongs to this block only if no other block begins first.
+    let block_limit = text[start + 1..limit]
+        .find("-----BEGIN ")
+        .map_or(limit, |i| start + 1 + i);
     let end = end_marker
         .as_deref()
-        .and_then(|m| text[start..limit].find(m).map(|i| start + i + m.len()))
-        // No END line: the candidate is the rest of the line (or of the window), to
-        // say what is missing.
-        .unwrap_or_else(|| text[start..limit].find('\n').map_or(limit, |i| start + i));
+        .and_then(|m| {
+            text[start..block_limit]
+                .find(m)
+                .map(|i| start + i + m.len())
+        })
+        .unwrap_or_else(|| unterminated_end(text, start, limit));
     let span = &text[start..end];
     let mut escaped = 0;
     let mut raw = Zeroizing::new(span.to_string());
@@ -354,11 +360,6 @@ fn pem_at(text: &str, start: usize, outer: Option<&Place>) -> (usize, Candidate)
             Err(e) => Err(e.to_string()),
         }
     };
-    let layout = if key.is_ok() || layout != Layout::NewlinesLost || end_marker.is_none() {
-        layout
-    } else {
-        Layout::NewlinesLost
-    };
     let place = place_for(text, start, end, escaped, outer);
     (
         end,
@@ -371,6 +372,25 @@ fn pem_at(text: &str, start: usize, outer: Option<&Place>) -> (usize, Candidate)
             notes,
         },
     )
+}
+
+/// Where a PEM without its END line stops: the end of its line when it is written with
+/// literal `\n` (one line), else before the next BEGIN or blank line (or the window's
+/// end), without closing quotes — enough for the parser to say what is missing.
+fn unterminated_end(text: &str, start: usize, limit: usize) -> usize {
+    let rest = &text[start..limit];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    let stop = if rest[..line_end].contains("\\n") {
+        line_end
+    } else {
+        let next_begin = rest[1..].find("-----BEGIN ").map_or(rest.len(), |i| i + 1);
+        let blank = rest.find("\n\n").map_or(rest.len(), |i| i + 1);
+        next_begin.min(blank)
+    };
+    start
+        + rest[..stop]
+            .trim_end_matches(['\'', '"', ' ', '\t', '\r', '\n'])
+            .len()
 }
 
 /// A PEM whose line breaks were lost: its body with every blank removed, re-wrapped.
@@ -995,6 +1015,18 @@ mod tests {
         assert!(!err.contains(&d[..16]));
         let c = one(&pem::encode_private(&k)[..40]);
         assert!(c.key.is_err());
+        // A multi-line PEM without its END line, in quotes, before another key.
+        let cut = format!(
+            "A='{}'\nB='{}'\n",
+            &pem::encode_private(&k)[..80],
+            pem::encode_private(&key(5)).as_str()
+        );
+        let f = find(&cut);
+        assert_eq!(f.candidates.len(), 2);
+        let err = f.candidates[0].key.as_ref().err().unwrap();
+        assert!(err.contains("no matching END line"), "{err}");
+        assert_eq!(f.candidates[0].layout, Layout::MultiLine);
+        assert!(f.candidates[1].key.is_ok());
         assert!(find("hello world { kty }").candidates.is_empty());
         assert!(find("").candidates.is_empty());
     }
