@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Reads at most 1 MiB from standard input; on a terminal, paste and press Ctrl-D. Prints whose key it is (current, archived or unknown) and whether the SDK would accept it, never the key itself.\n\nExit status: 0 a key was read (whatever it matched), 1 no readable key in the input (or more than 1 MiB), 2 usage error.\n\nExample: capiscio-tui export billing-agent --format k8s | capiscio-tui identify"
+)]
 pub struct IdentifyArgs {
     /// Print the report as JSON
     #[arg(long)]
