@@ -220,9 +220,8 @@ fn matches(found: &[Found], public: &PublicKey) -> Vec<Match> {
             ));
         }
     }
-    // An env identity and the disk identity it overwrites may both hold the key: one
-    // entry per (identity, state, archive).
-    out.dedup_by(|a, b| a.id == b.id && a.state == b.state && a.source == b.source);
+    // An env identity and the disk identity it overwrites may both hold the key: both
+    // are listed (they are different identities with different ids).
     out
 }
 
