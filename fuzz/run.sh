@@ -11,6 +11,6 @@ lane() {
   done
 }
 : > fuzz/logs/summary.txt
-lane jwk pem did badge &
+lane jwk pem did badge pasted &
 lane agent_card registry_reply env_value &
 wait

@@ -10,7 +10,7 @@ use crate::store::env::{EnvSnapshot, inspect_agent, inspect_server, load_secret}
 pub type Target = fn(&[u8]);
 
 /// Every target by its `cargo fuzz` name.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("jwk", jwk_target),
     ("pem", pem_target),
     ("did", did_target),
@@ -18,6 +18,7 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("agent_card", agent_card_target),
     ("registry_reply", registry_reply_target),
     ("env_value", env_value_target),
+    ("pasted", pasted_target),
 ];
 
 pub fn jwk_target(data: &[u8]) {
@@ -142,6 +143,29 @@ pub fn env_value_target(data: &[u8]) {
                 b.loadable,
                 load_secret(&env, "CAPISCIO_SERVER_PRIVATE_KEY_PEM").is_ok()
             );
+        }
+    }
+}
+
+/// `identify`'s finder: any bytes, no panic, a bounded result, and no description, note
+/// or error of a candidate quotes the private key read from it.
+pub fn pasted_target(data: &[u8]) {
+    use crate::core::pasted::{self, Material};
+    let text = String::from_utf8_lossy(data);
+    let found = pasted::find(&text);
+    assert!(found.candidates.len() <= pasted::MAX_FINDINGS);
+    for c in &found.candidates {
+        let mut said = vec![c.describe()];
+        said.extend(c.notes.iter().cloned());
+        match &c.key {
+            Ok(Material::Private(k)) => {
+                let d = crate::core::b64::url_encode(k.seed());
+                for s in &said {
+                    assert!(!s.contains(&d[..16]) && !s.contains(&d[27..]));
+                }
+            }
+            Ok(Material::Public(_)) => {}
+            Err(e) => said.push(e.clone()),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod export;
 pub mod fix;
 pub mod generate;
+pub mod identify;
 pub mod keyring;
 pub mod keys;
 pub mod register;

@@ -97,6 +97,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Which identity a pasted key is (JWK, PEM, env line, .env / compose / Kubernetes snippet on stdin)
+    Identify(crate::cli::identify::IdentifyArgs),
     /// Private keys in the OS keyring: status, import, export back to disk, delete
     Keyring {
         #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! The scriptable shell over `app/`: argv in, text or JSON out.
 
 pub mod args;
+mod identify;
 mod keyring;
 pub mod render;
 mod rotate;
@@ -402,6 +403,7 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Badge { command }) => badge(&ctx, command),
         Some(Command::Rotate(a)) => rotate::run(&ctx, a),
         Some(Command::Keyring { command }) => keyring::run(&ctx, command),
+        Some(Command::Identify(a)) => identify::run(&ctx, a),
         Some(Command::Login) => keyring::login(&ctx),
         Some(Command::Logout) => keyring::logout(&ctx),
         Some(Command::Archive { command }) => rotate::archive(&ctx, command),

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod ids;
 pub mod jwk;
 pub mod key;
+pub mod pasted;
 pub mod pem;
 pub mod rotation;
 pub mod secret;

@@ -1,0 +1,181 @@
+//! `identify`: reads a pasted key from stdin (bounded), prints which identity it is.
+//! Nothing read is ever written back out: only shapes, DIDs and fingerprints.
+
+use super::{print, print_json};
+use crate::app::Context;
+use crate::app::identify::{self as id, Report, State};
+use crate::core::pasted::{MAX_INPUT, SHAPES};
+use anyhow::{Context as _, Result, bail};
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Reads at most 1 MiB from standard input; on a terminal, paste and press Ctrl-D. Prints whose key it is (current, archived or unknown) and whether the SDK would accept it, never the key itself.\n\nExit status: 0 a key was read (whatever it matched), 1 no readable key in the input (or more than 1 MiB), 2 usage error.\n\nExample: capiscio-tui export billing-agent --format k8s | capiscio-tui identify"
+)]
+pub struct IdentifyArgs {
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Standard input up to [`MAX_INPUT`] bytes; more is an error, and the rest is not read.
+fn read_stdin() -> Result<Zeroizing<Vec<u8>>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!(
+            "Paste the key, env line or snippet to identify, then press Ctrl-D on an empty line (Ctrl-C to cancel)."
+        );
+    }
+    // Sized once, so no reallocation leaves a copy of the key in freed memory.
+    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_INPUT + 1));
+    stdin
+        .lock()
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .context("cannot read standard input")?;
+    if buf.len() > MAX_INPUT {
+        bail!(
+            "the input is larger than 1 MiB: identify reads at most 1 MiB from standard input; pipe in one key, env line, .env file or manifest"
+        );
+    }
+    Ok(buf)
+}
+
+pub fn run(ctx: &Context, args: IdentifyArgs) -> Result<ExitCode> {
+    let input = read_stdin()?;
+    let report = id::identify(ctx, &input);
+    drop(input);
+    if args.json {
+        print_json(&report)?;
+    } else if report.read_a_key() {
+        print(&render(&report))?;
+    } else if !report.unreadable.is_empty() {
+        eprint!(
+            "{}",
+            crate::core::text::printable(&render_unreadable(&report))
+        );
+    }
+    if report.read_a_key() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let i = &report.input;
+    let what = if i.bytes == 0 {
+        "the input is empty".to_string()
+    } else {
+        format!(
+            "no readable key in the input ({} bytes on {} line(s){})",
+            i.bytes,
+            i.lines,
+            if i.binary { ", not UTF-8 text" } else { "" }
+        )
+    };
+    bail!("{what}; looked for {SHAPES}")
+}
+
+fn state_line(m: &id::Match) -> String {
+    let who = match &m.name {
+        Some(n) if n != &m.id => format!("{} \"{}\"", m.id, n),
+        _ => m.id.clone(),
+    };
+    let head = format!("{who} ({}, {})", m.kind.as_str(), m.source.as_str());
+    match (&m.state, &m.archive) {
+        (State::Archived, Some(a)) => {
+            let mut s = format!("{head}: an ARCHIVED key (archive {}", a.name);
+            if let Some(when) = &a.archived {
+                s.push_str(&format!(", archived {when}"));
+            }
+            if let Some(r) = &a.reason {
+                s.push_str(&format!(", {r}"));
+            }
+            if a.compromised {
+                s.push_str(", marked COMPROMISED");
+            }
+            s.push(')');
+            s
+        }
+        _ => format!("{head}: its CURRENT key"),
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let n = report.keys.len();
+    for (i, k) in report.keys.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let title = if n > 1 {
+            format!("Key {} of {n}", i + 1)
+        } else {
+            "Key".to_string()
+        };
+        out.push_str(&format!("{title} (line {}): {}\n", k.line, k.shape));
+        out.push_str(&format!("  DID          {}\n", k.did));
+        out.push_str(&format!("  Fingerprint  {}\n", k.fingerprint));
+        out.push_str(&format!("  State        {}\n", k.state.as_str()));
+        if k.matches.is_empty() {
+            out.push_str(
+                "  Identity     none here: no identity (disk, keyring or env) holds this key, current or archived\n",
+            );
+        }
+        for (j, m) in k.matches.iter().enumerate() {
+            let label = if j == 0 { "Identity" } else { "" };
+            out.push_str(&format!("  {label:<12} {}\n", state_line(m)));
+        }
+        if let Some(s) = &k.sdk {
+            let as_var = if s.named {
+                format!("as {}", s.var)
+            } else {
+                format!("if set as {}", s.var)
+            };
+            let verdict = match (s.accepted, s.problems.is_empty()) {
+                (true, true) => "the SDK accepts it",
+                (true, false) => "the SDK accepts it, but",
+                (false, _) => "the SDK does NOT accept it",
+            };
+            out.push_str(&format!("  SDK          {as_var}: {verdict}\n"));
+            for p in &s.problems {
+                out.push_str(&format!(
+                    "               {} {}\n                 fix: {}\n",
+                    match p.severity {
+                        crate::core::identity::Severity::Error => "✖",
+                        crate::core::identity::Severity::Warning => "⚠",
+                    },
+                    p.message,
+                    p.fix
+                ));
+            }
+        } else if !k.private {
+            out.push_str("  SDK          a public key: the SDK's env var needs the private key\n");
+        }
+        for note in &k.notes {
+            out.push_str(&format!("  Note         {note}\n"));
+        }
+    }
+    if !report.unreadable.is_empty() {
+        out.push('\n');
+        out.push_str(&render_unreadable(report));
+    }
+    if report.truncated {
+        out.push_str(&format!(
+            "\nOnly the first {} candidates were looked at.\n",
+            crate::core::pasted::MAX_FINDINGS
+        ));
+    }
+    out
+}
+
+fn render_unreadable(report: &Report) -> String {
+    report
+        .unreadable
+        .iter()
+        .map(|u| {
+            format!(
+                "Could not read (line {}): {}: {}\n",
+                u.line, u.shape, u.error
+            )
+        })
+        .collect()
+}
