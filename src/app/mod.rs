@@ -11,6 +11,7 @@ pub mod fix;
 pub mod generate;
 pub mod keyring;
 pub mod keys;
+pub mod push;
 pub mod register;
 pub mod resolve;
 pub mod rotate;
