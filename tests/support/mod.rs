@@ -437,3 +437,6 @@ pub fn output_within(mut cmd: Command, deadline: std::time::Duration) -> Option<
         stderr: err.join().unwrap(),
     })
 }
+
+/// Push tests: CLI wrappers and stand-ins, loopback servers.
+pub mod push;
