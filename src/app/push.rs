@@ -69,6 +69,9 @@ pub fn prepare(ctx: &Context, scan: &Scan, query: &str) -> Result<Prepared, AppE
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Existing {
     Missing,
+    /// The container exists (a Vault secret, a Kubernetes Secret, an item) without our
+    /// field: writing adds the field and overwrites nothing.
+    NoField,
     /// It already holds this very key.
     Same,
     /// It holds something else (another key's fingerprint when it is a key).
@@ -94,7 +97,7 @@ pub fn probe(b: &dyn Backend, p: &Prepared, timeout: Duration) -> Result<Existin
     Ok(match b.parse_read(&out)? {
         Read::Missing => Existing::Missing,
         Read::Present => Existing::Present,
-        Read::FieldMissing => Existing::Other(None),
+        Read::FieldMissing => Existing::NoField,
         Read::Value(v) => match decode_any(p.kind, &v) {
             Some(k) if k.public() == p.key.public() => Existing::Same,
             Some(k) => Existing::Other(Some(k.public().fingerprint())),

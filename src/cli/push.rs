@@ -127,14 +127,19 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
                 outcomes.push(None);
                 writes.push((i, false));
             }
+            Ok(Existing::NoField) => {
+                outcomes.push(None);
+                writes.push((i, true));
+            }
             Ok(other) => {
                 let what = match &other {
-                    Existing::Other(Some(fp)) => format!("{t} holds another key ({fp})"),
-                    Existing::Present => format!("{t} exists (its value cannot be read back)"),
-                    _ => format!("{t} exists and holds something else"),
+                    Existing::Other(Some(fp)) => format!("it holds another key ({fp})"),
+                    Existing::Present => "it exists (its value cannot be read back)".to_string(),
+                    _ => "it exists and holds something else".to_string(),
                 };
                 if a.yes
-                    || (interactive && ask_yes(&format!("{what}. Overwrite it with {id}'s key?")))
+                    || (interactive
+                        && ask_yes(&format!("{t}: {what}. Overwrite it with {id}'s key?")))
                 {
                     outcomes.push(None);
                     writes.push((i, true));
