@@ -345,3 +345,86 @@ fn an_existing_value_is_not_overwritten_off_a_terminal_without_yes_and_forget_dr
     assert!(!stderr(&out).contains("nWGxne"), "{}", stderr(&out));
     rec.assert_key_never_in_argv_or_env(&needles);
 }
+
+#[test]
+fn a_target_whose_cli_has_gone_is_an_error_in_deployed() {
+    let (home, rec) = setup();
+    let (_, needles) = value_and_needles(&home, "a1", false);
+    rec.stand_in(
+        "doppler",
+        r#"case "$2" in get) echo 'Could not find requested secret' >&2; exit 1;; esac"#,
+    );
+    let out = run(&home, &rec, &["push", "a1", "--to", "doppler:p/c#K"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    std::fs::remove_file(rec.bin().join("doppler")).unwrap();
+    let out = home.run_env(
+        &["--offline", "deployed", "--json"],
+        &[("PATH", rec.bin().to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["state"], "error");
+    assert!(
+        rows[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`doppler` is not installed")
+    );
+    rec.assert_key_never_in_argv_or_env(&needles);
+}
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it or set CAPISCIO_TUI_TEST_TUI=1"
+)]
+fn on_a_terminal_overwriting_asks_first() {
+    if !support::Tmux::available() {
+        return;
+    }
+    let (home, rec) = setup();
+    let (_, needles) = value_and_needles(&home, "a1", false);
+    rec.stand_in("gh", r#"case "$2" in list) echo '[{"name":"K"}]';; esac"#);
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let dir = home.path().display();
+    let cmd = format!(
+        "env -i HOME={dir} PATH={path} TERM=xterm-256color {bin} --offline push a1 --to gh:o/r#K --to gh:o/r#L; echo \"exit=$?\"; sleep 30",
+        path = rec.path(&[])
+    );
+    let t = support::Tmux::start("push-ask", 150, 20, &cmd);
+    t.wait_for("Overwrite it with a1's key? [y/N]", 10);
+    assert!(
+        rec.calls_of("gh", "set").is_empty(),
+        "wrote before the answer"
+    );
+    t.type_text("n");
+    t.send(&["Enter"]);
+    let screen = t.wait_for("exit=", 10);
+    assert!(screen.contains("not overwritten"), "{screen}");
+    assert!(screen.contains("exit=1"), "{screen}");
+    let sets_of = |name: &str| {
+        rec.calls_of("gh", "set")
+            .iter()
+            .filter(|c| c.0.contains(&name.to_string()))
+            .count()
+    };
+    assert_eq!(
+        (sets_of("K"), sets_of("L")),
+        (0, 1),
+        "K refused, L (new) written"
+    );
+    drop(t);
+    let t = support::Tmux::start("push-yes", 150, 20, &cmd);
+    t.wait_for("[y/N]", 10);
+    t.type_text("y");
+    t.send(&["Enter"]);
+    let screen = t.wait_for("exit=", 10);
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert_eq!(
+        (sets_of("K"), sets_of("L")),
+        (1, 2),
+        "K after the answer, L without asking"
+    );
+    rec.assert_key_never_in_argv_or_env(&needles);
+}
