@@ -27,6 +27,7 @@ fn main() {
         "DISPLAY",
         "CI",
         "CAPISCIO_TUI_REQUIRE_STRACE",
+        "CAPISCIO_TUI_TEST_BACKENDS",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
@@ -36,6 +37,8 @@ fn main() {
         ("capiscio_test_interop", set("CAPISCIO_TUI_PYTHON")),
         // A real Secret Service and kernel keyutils.
         ("capiscio_test_keyring", set("CAPISCIO_TUI_TEST_KEYRING")),
+        // Real secrets backends on loopback (moto + the aws CLI, an OpenBao dev server).
+        ("capiscio_test_backends", set("CAPISCIO_TUI_TEST_BACKENDS")),
         // The UI in tmux: on request, or when tmux is there at build time.
         (
             "capiscio_test_tui",

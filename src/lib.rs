@@ -10,6 +10,7 @@ pub mod display;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hardening;
+pub mod push;
 pub mod registry;
 pub mod store;
 pub mod tui;

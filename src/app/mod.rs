@@ -12,6 +12,7 @@ pub mod generate;
 pub mod identify;
 pub mod keyring;
 pub mod keys;
+pub mod push;
 pub mod register;
 pub mod resolve;
 pub mod rotate;

@@ -92,6 +92,11 @@ pub enum Command {
     },
     /// Rotate an identity's key: impact analysis, crash-safe swap, guided walkthrough
     Rotate(RotateArgs),
+    /// Store an identity's key in secrets managers through their own CLIs (aws, vault/bao,
+    /// gcloud, kubectl, gh, doppler, op), and record where it went
+    Push(PushArgs),
+    /// Read every recorded push target back and say which key each one holds
+    Deployed(DeployedArgs),
     /// Archived (rotated-out) keys of an identity
     Archive {
         #[command(subcommand)]
@@ -399,4 +404,43 @@ pub struct GenerateArgs {
     /// Where the private key goes
     #[arg(long, value_enum, default_value = "disk")]
     pub store: StoreArg,
+}
+
+/// The help text of a push target, everywhere one is named.
+const TARGET_HELP: &str = "aws-sm:NAME[?region=R&profile=P], aws-ssm:NAME[?…], vault:MOUNT/PATH#FIELD, gcloud:SECRET, k8s:[CONTEXT:]NAMESPACE/SECRET#KEY, gh:OWNER/REPO[@ENV]#NAME, doppler:PROJECT/CONFIG#NAME, op:VAULT/ITEM#FIELD";
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[arg(help = ID_HELP)]
+    pub id: String,
+    /// Where to store the key (repeatable) [default: every recorded target]
+    #[arg(long, value_name = "TARGET", long_help = TARGET_HELP)]
+    pub to: Vec<String>,
+    /// Print the exact commands (the key elided) and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite a target that holds another value without asking (needed when not on a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Remove this target from the identity's record (the secret itself stays where it is)
+    #[arg(long, value_name = "TARGET", conflicts_with_all = ["to", "dry_run"])]
+    pub forget: Option<String>,
+    /// Give up on each CLI call after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print the results as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployedArgs {
+    /// Only this identity [default: every identity with recorded targets]
+    pub id: Option<String>,
+    /// Give up on each CLI call after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
 }

@@ -3,6 +3,7 @@
 pub mod args;
 mod identify;
 mod keyring;
+mod push;
 pub mod render;
 mod rotate;
 
@@ -348,9 +349,10 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
             let scan = load(&ctx, ctx.online_by_default())?;
             let found = app::resolve::resolve(&scan.found, &id)?;
             if as_json {
-                print(&json(&found.identity)?)?;
+                print(&json(&push::with_targets(&ctx, &found.identity)?)?)?;
             } else {
                 print(&render::show(&found.identity, ctx.now))?;
+                print(&push::targets_section(&ctx, &found.identity))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -402,6 +404,8 @@ fn run_in(ctx: Context, command: Option<Command>) -> Result<ExitCode> {
         }
         Some(Command::Badge { command }) => badge(&ctx, command),
         Some(Command::Rotate(a)) => rotate::run(&ctx, a),
+        Some(Command::Push(a)) => push::push(&ctx, a),
+        Some(Command::Deployed(a)) => push::deployed(&ctx, a),
         Some(Command::Keyring { command }) => keyring::run(&ctx, command),
         Some(Command::Identify(a)) => identify::run(&ctx, a),
         Some(Command::Login) => keyring::login(&ctx),

@@ -13,5 +13,6 @@ pub mod pem;
 pub mod rotation;
 pub mod secret;
 pub mod status;
+pub mod target;
 pub mod text;
 mod vectors;

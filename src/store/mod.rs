@@ -7,3 +7,4 @@ pub mod fs;
 pub mod keyring;
 pub mod rotate;
 pub mod scan;
+pub mod targets;

@@ -479,3 +479,6 @@ pub fn row_order(screen: &str, names: &[&'static str]) -> Vec<&'static str> {
     rows.sort();
     rows.into_iter().map(|(_, n)| n).collect()
 }
+
+/// Push tests: CLI wrappers and stand-ins, loopback servers.
+pub mod push;
