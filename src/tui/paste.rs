@@ -74,6 +74,35 @@ mod tests {
         assert_eq!(m.filter.chars().count(), super::FILTER_MAX);
     }
 
+    /// The dialogs' fields take a paste where the cursor is; other parts ignore it.
+    #[test]
+    fn dialog_fields_take_a_paste() {
+        let mut m = model();
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Char('n'))));
+        update(&mut m, Msg::Paste("ignored on the kind field".into()));
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Tab)));
+        update(&mut m, Msg::Paste("my-id\n".into()));
+        update(&mut m, Msg::Key(KeyEvent::from(KeyCode::Tab)));
+        update(&mut m, Msg::Paste("My\tName".into()));
+        let super::Screen::Generate(g) = &m.screen else {
+            panic!("dialog closed")
+        };
+        assert_eq!((g.id.value(), g.name.value()), ("my-id", "MyName"));
+        m.screen = super::Screen::Rotate(Box::new(super::super::model::RotateState::new(
+            "ruby",
+            "ruby",
+            Kind::Agent,
+            vec!["ruby".into()],
+        )));
+        let fx = update(&mut m, Msg::Paste("ruby\r".into()));
+        assert!(fx.is_empty(), "a pasted Enter does not confirm");
+        let super::Screen::Rotate(st) = &m.screen else {
+            panic!("wizard closed")
+        };
+        assert_eq!(st.typed.value(), "ruby");
+        assert!(!st.running);
+    }
+
     #[test]
     fn a_paste_where_no_field_is_focused_does_nothing() {
         let mut m = model();
