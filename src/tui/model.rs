@@ -109,6 +109,8 @@ pub struct Model {
     pub revealed_fingerprint: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// The keyboard reader stopped: the UI ends as soon as no rotation is running.
+    pub input_lost: bool,
     pub now: i64,
     pub clear_after: Option<u64>,
     pub mouse: bool,
@@ -319,6 +321,7 @@ impl Model {
             revealed_fingerprint: None,
             size: (100, 30),
             quit: false,
+            input_lost: false,
             now,
             clear_after,
             mouse,

@@ -10,6 +10,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     m.session.note(&m.toast, m.now);
     let fx = apply(m, msg);
     m.session.note(&m.toast, m.now);
+    // Without a keyboard the UI ends, but a running rotation is seen to its end first.
+    if m.input_lost && !matches!(&m.screen, Screen::Rotate(st) if st.running) {
+        m.quit = true;
+    }
     fx
 }
 
@@ -31,7 +35,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::InputLost(why) => {
             m.session.record(m.now, why);
-            m.quit = true;
+            m.input_lost = true;
             Vec::new()
         }
         Msg::Mouse(e) => mouse(m, e),
@@ -588,6 +592,23 @@ mod tests {
             },
         );
         assert!(matches!(&m.screen, Screen::Export(st) if st.text.is_none()));
+    }
+
+    /// The keyboard reader stopped: the UI ends, but not under a running rotation.
+    #[test]
+    fn a_lost_keyboard_ends_the_ui_once_no_rotation_runs() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('R')));
+        if let Screen::Rotate(st) = &mut m.screen {
+            st.running = true;
+        }
+        update(&mut m, Msg::InputLost("gone".into()));
+        assert!(!m.quit, "the rotation runs to its end");
+        update(&mut m, Msg::Rotated(Err("failed".into())));
+        assert!(m.quit);
+        let mut m = model();
+        update(&mut m, Msg::InputLost("gone".into()));
+        assert!(m.quit);
     }
 
     /// The key is rotated elsewhere between the preview and Enter: nothing is copied,
