@@ -11,6 +11,9 @@ pub struct Exported {
     pub format: Format,
     pub target: Target,
     pub text: Zeroizing<String>,
+    /// The fingerprint of the key the text holds (the one loaded, not the one scanned):
+    /// the UI compares it with the key on disk before it copies or notes a capture.
+    pub fingerprint: String,
 }
 
 pub fn default_target(kind: Kind) -> Target {
@@ -73,6 +76,7 @@ pub fn render(
         },
     );
     Ok(Exported {
+        fingerprint: key.public().fingerprint(),
         identity: found.identity.clone(),
         format,
         target,

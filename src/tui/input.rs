@@ -8,16 +8,65 @@ use ratatui::text::Span;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-#[derive(Debug, Clone, Default)]
+/// The longest text a field takes unless told otherwise (a path may be long). A paste
+/// of a whole file into a one-line field stops here instead of growing without bound.
+pub const MAX_LEN: usize = 4096;
+
+#[derive(Debug, Clone)]
 pub struct TextField {
     input: Input,
+    /// The most characters the field holds; typing or pasting beyond it is dropped.
+    max: usize,
+}
+
+impl Default for TextField {
+    fn default() -> Self {
+        Self {
+            input: Input::default(),
+            max: MAX_LEN,
+        }
+    }
 }
 
 impl TextField {
     pub fn new(value: &str) -> Self {
-        Self {
-            input: Input::new(value.to_string()),
+        Self::default().with_max(MAX_LEN).with_value(value)
+    }
+
+    /// A field that holds at most `max` characters.
+    pub fn with_max(mut self, max: usize) -> Self {
+        self.max = max;
+        self
+    }
+
+    pub fn with_value(mut self, value: &str) -> Self {
+        let value: String = value.chars().take(self.max).collect();
+        self.input = Input::new(value);
+        self
+    }
+
+    /// A bracketed paste: inserted at the cursor as text in one step, never as keys.
+    /// Control characters (a pasted Enter, Esc or Tab) are dropped, and what would go
+    /// beyond the field's length is cut. `true` when the text changed.
+    pub fn paste(&mut self, text: &str) -> bool {
+        let len = self.input.value().chars().count();
+        let room = self.max.saturating_sub(len);
+        let add: String = text
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(room)
+            .collect();
+        if add.is_empty() {
+            return false;
         }
+        let at = self.input.cursor();
+        let value = self.input.value();
+        let mut out: String = value.chars().take(at).collect();
+        out.push_str(&add);
+        out.extend(value.chars().skip(at));
+        let cursor = at + add.chars().count();
+        self.input = Input::new(out).with_cursor(cursor);
+        true
     }
 
     pub fn value(&self) -> &str {
@@ -38,6 +87,12 @@ impl TextField {
     pub fn handle(&mut self, k: &KeyEvent) -> bool {
         match to_input_request(&Event::Key(*k)) {
             Some(tui_input::InputRequest::Yank) | None => false,
+            // A full field takes no more characters (the key is still "handled").
+            Some(tui_input::InputRequest::InsertChar(_))
+                if self.input.value().chars().count() >= self.max =>
+            {
+                true
+            }
             Some(req) => {
                 self.input.handle(req);
                 true
@@ -118,6 +173,29 @@ mod tests {
         assert_eq!(f.with_cursor(), "xlling ", "cursor on the last char");
         assert!(f.handle(&k(KeyCode::Char('u'), KeyModifiers::CONTROL)));
         assert_eq!(f.value(), "", "Ctrl-U clears, it does not insert u");
+    }
+
+    #[test]
+    fn a_paste_is_text_at_the_cursor_without_control_characters_and_capped() {
+        let mut f = typed("ab");
+        f.handle(&k(KeyCode::Left, KeyModifiers::NONE));
+        assert!(f.paste("rb\ruy\x1b[A\t"));
+        assert_eq!(f.value(), "arbuy[Ab");
+        assert_eq!(
+            f.with_cursor(),
+            "arbuy[Ab",
+            "the cursor is after the pasted text"
+        );
+        let mut f = TextField::default().with_max(5);
+        assert!(f.paste("0123456789"));
+        assert_eq!(f.value(), "01234");
+        assert!(!f.paste("x"), "a full field takes nothing more");
+        assert!(f.handle(&k(KeyCode::Char('x'), KeyModifiers::NONE)));
+        assert_eq!(f.value(), "01234");
+        assert!(
+            !f.paste("\r\n\x1b"),
+            "only control characters: nothing changes"
+        );
     }
 
     #[test]

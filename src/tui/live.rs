@@ -118,10 +118,32 @@ pub fn loaded(m: &mut Model, identities: Vec<Identity>, notes: Vec<Problem>) -> 
     m.notes = notes;
     retime_rows(m);
     m.reselect(kept);
+    hide_a_stale_reveal(m);
+    let mut fx = super::screens::export::key_changed(m);
     if m.online && !recheck.is_empty() {
-        return vec![ask(m, Effect::CheckIdentities(recheck))];
+        fx.push(ask(m, Effect::CheckIdentities(recheck)));
     }
-    Vec::new()
+    fx
+}
+
+/// A revealed key stays on screen only while it is the key on disk: after a rotation
+/// (here or elsewhere) the old key is hidden, not shown next to the new fingerprint.
+fn hide_a_stale_reveal(m: &mut Model) {
+    let Some((id, _)) = &m.revealed else { return };
+    let now = m
+        .identities
+        .iter()
+        .find(|i| &i.id == id)
+        .and_then(|i| i.fingerprint.as_ref());
+    if now.is_some() && now == m.revealed_fingerprint.as_ref() {
+        return;
+    }
+    m.toast = Some(format!(
+        "The key of {id} changed on disk: the revealed key was hidden (v reveals the current one)."
+    ));
+    m.toast_age = 0;
+    m.revealed = None;
+    m.revealed_fingerprint = None;
 }
 
 /// One registry answer: it replaces its row, unless the row's key changed since the check

@@ -5,11 +5,13 @@
 
 pub mod clock;
 pub mod input;
+mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod live;
 pub mod main_view;
 pub mod model;
+pub mod paste;
 pub mod screens;
 pub mod theme;
 pub mod update;
@@ -21,10 +23,13 @@ use crate::clipboard::Clipboard;
 use crate::core::export::Format;
 use clock::Clock;
 use model::{Effect, Model, Msg};
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event,
+};
 use ratatui::crossterm::execute;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Options {
@@ -40,6 +45,7 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
         if self.mouse {
             let _ = execute!(std::io::stdout(), DisableMouseCapture);
         }
@@ -56,6 +62,11 @@ struct Runtime {
     rt: Option<tokio::runtime::Runtime>,
     clock: Arc<dyn Clock>,
     clear_after: Option<Duration>,
+    /// Registry checks run one at a time (each bounded by `concurrency`); asks arriving
+    /// meanwhile are merged into one that runs next.
+    checks: Arc<Mutex<jobs::Queue<jobs::Wanted>>>,
+    /// Rescans run one at a time; changes arriving meanwhile cause exactly one more.
+    reloads: Arc<Mutex<jobs::Queue<()>>>,
 }
 
 impl Drop for Runtime {
@@ -102,16 +113,21 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
         tx: tx.clone(),
         clock,
         clear_after: opts.clear_after.map(Duration::from_secs),
+        checks: Default::default(),
+        reloads: Default::default(),
     };
 
     let mut terminal = ratatui::init();
     let _guard = Guard { mouse: opts.mouse };
+    quiet_input_panics();
+    // Pasted text arrives as one `Paste`, never as keys that could act.
+    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
     if opts.mouse {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }
     let size = terminal.size()?;
     update::update(&mut model, Msg::Resize(size.width, size.height));
-    spawn_input(tx.clone());
+    let input_lost = spawn_input(tx.clone());
     watch::spawn(runtime.ctx.home.clone(), tx);
     if online {
         let effect = live::ask(&mut model, Effect::CheckRegistry);
@@ -139,6 +155,11 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
         eprintln!(
             "Note: the key copied over OSC 52 was not cleared: capiscio-tui ended before the deadline. Copy something else over it when done."
         );
+    }
+    // The UI ended because the keyboard could not be read: an error, said after the
+    // terminal was restored.
+    if let Some(why) = input_lost.lock().ok().and_then(|mut w| w.take()) {
+        anyhow::bail!("the UI stopped: {why}");
     }
     Ok(())
 }
@@ -190,21 +211,81 @@ fn event_loop(
     Ok(())
 }
 
-fn spawn_input(tx: Sender<Msg>) {
-    std::thread::spawn(move || {
-        loop {
-            let msg = match event::read() {
-                Ok(Event::Key(k)) => Msg::Key(k),
-                Ok(Event::Mouse(m)) => Msg::Mouse(m),
-                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            if tx.send(msg).is_err() {
-                break;
-            }
+/// The keyboard reader's thread: its panics are caught and reported (below), so the
+/// panic hook must not restore the terminal under the running UI for them.
+const INPUT_THREAD: &str = "capiscio-tui-input";
+
+/// ratatui's hook restores the terminal on any panic. A panic of the input thread is
+/// caught there and ends the UI in order (`InputLost`), so the hook stays out of it.
+fn quiet_input_panics() {
+    let inner = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(INPUT_THREAD) {
+            inner(info);
         }
-    });
+    }));
+}
+
+/// Reads the terminal on a thread of its own. If the reader fails or panics (crossterm
+/// 0.29's mouse parser panics on some malformed reports in builds with overflow checks),
+/// it cannot be trusted to read on: the UI is told to quit, and why is kept for stderr.
+fn spawn_input(tx: Sender<Msg>) -> Arc<Mutex<Option<String>>> {
+    let lost = Arc::new(Mutex::new(None));
+    let lost_in = lost.clone();
+    let tx_in = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name(INPUT_THREAD.into())
+        .spawn(move || {
+            let tx = tx_in;
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                loop {
+                    let msg = match event::read() {
+                        // Test hook (debug builds): F12 makes the reader panic, as
+                        // crossterm's parser can on a malformed report.
+                        #[cfg(debug_assertions)]
+                        Ok(Event::Key(k))
+                            if k.code == event::KeyCode::F(12)
+                                && std::env::var_os("CAPISCIO_TUI_TEST_INPUT_PANIC").is_some() =>
+                        {
+                            panic!("forced input panic (CAPISCIO_TUI_TEST_INPUT_PANIC)")
+                        }
+                        Ok(Event::Key(k)) => Msg::Key(k),
+                        Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                        Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                        Ok(Event::Paste(text)) => Msg::Paste(text),
+                        Ok(_) => continue,
+                        Err(e) => return Some(format!("cannot read the terminal: {e}")),
+                    };
+                    if tx.send(msg).is_err() {
+                        return None;
+                    }
+                }
+            }));
+            let why = match read {
+                Ok(why) => why,
+                Err(p) => Some(format!(
+                    "the terminal sent input that could not be read ({}); the keyboard would no longer work",
+                    p.downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panic".into())
+                )),
+            };
+            if let Some(why) = why {
+                if let Ok(mut l) = lost_in.lock() {
+                    *l = Some(why.clone());
+                }
+                let _ = tx.send(Msg::InputLost(why));
+            }
+        });
+    if let Err(e) = spawned {
+        let why = format!("cannot start the keyboard reader: {e}");
+        if let Ok(mut l) = lost.lock() {
+            *l = Some(why.clone());
+        }
+        let _ = tx.send(Msg::InputLost(why));
+    }
+    lost
 }
 
 /// The status-bar line after `f`: what was fixed, or the real reason nothing was.
@@ -256,72 +337,86 @@ impl Runtime {
     }
 
     /// Asks the registry about the identities `only` names (all when `None`); each answer
-    /// comes back as its own `CheckedOne` as soon as it arrives, then `CheckFinished`.
+    /// comes back as its own `CheckedOne` as soon as it arrives, then `CheckFinished`
+    /// (one per ask, also for asks merged into one check).
     fn check(&self, only: Option<Vec<model::RowKey>>) {
-        let tx = self.tx.clone();
-        self.job(move |h, c| {
-            if !c.online_by_default() {
-                return Msg::CheckFinished {
-                    error: Some(
-                        "No registry configured: set CAPISCIO_SERVER_URL or CAPISCIO_API_KEY (or log in)"
-                            .into(),
-                    ),
-                };
-            }
-            let client = match c.registry.client() {
-                Ok(client) => client,
-                Err(e) => {
-                    return Msg::CheckFinished {
-                        error: Some(format!("Cannot ask the registry: {e}")),
-                    };
+        let wanted = jobs::Wanted::from(only);
+        let Some(first) = jobs::start(&self.checks, wanted) else {
+            return;
+        };
+        let Some(rt) = self.rt.as_ref() else { return };
+        let (tx, ctx, clock, h) = (
+            self.tx.clone(),
+            self.ctx.clone(),
+            self.clock.clone(),
+            rt.handle().clone(),
+        );
+        let queue = self.checks.clone();
+        rt.spawn_blocking(move || {
+            let _turn = jobs::Turn(queue.clone());
+            let mut next = Some(first);
+            while let Some((wanted, asks)) = next {
+                let mut c = ctx.clone();
+                c.now = clock.now();
+                let error = check_once(&h, &c, wanted.keys(), &tx);
+                for _ in 0..asks {
+                    let _ = tx.send(Msg::CheckFinished {
+                        error: error.clone(),
+                    });
                 }
-            };
-            let mut s = c.scan();
-            if let Some(keys) = &only {
-                s.found
-                    .retain(|f| keys.contains(&model::row_key(&f.identity)));
+                next = jobs::next(&queue);
             }
-            // The client bounds requests in flight (the `concurrency` setting).
-            h.block_on(app::status::check_each(
-                &client,
-                &mut s.found,
-                &c.env,
-                c.now,
-                |_, i| {
-                    let _ = tx.send(Msg::CheckedOne(Box::new(i.clone())));
-                },
-            ));
-            Msg::CheckFinished { error: None }
+        });
+    }
+
+    /// Rescans the home, one rescan at a time: a reload asked for while one runs makes
+    /// that one run once more when it ends (with whatever changed meanwhile).
+    fn reload(&self) {
+        if jobs::start(&self.reloads, ()).is_none() {
+            return;
+        }
+        let Some(rt) = self.rt.as_ref() else { return };
+        let (tx, ctx, clock) = (self.tx.clone(), self.ctx.clone(), self.clock.clone());
+        let queue = self.reloads.clone();
+        rt.spawn_blocking(move || {
+            let _turn = jobs::Turn(queue.clone());
+            let mut next = Some(((), 1));
+            while next.is_some() {
+                let mut c = ctx.clone();
+                c.now = clock.now();
+                #[cfg(debug_assertions)]
+                jobs::trace_scan("start");
+                let s = c.scan();
+                #[cfg(debug_assertions)]
+                jobs::trace_scan("end");
+                let _ = tx.send(Msg::Loaded {
+                    identities: s.found.iter().map(|f| f.identity.clone()).collect(),
+                    notes: s.notes,
+                });
+                next = jobs::next(&queue);
+            }
         });
     }
 
     fn run(&self, effect: Effect, clipboard: &mut Clipboard) {
         match effect {
-            Effect::Reload => self.job(|_, c| {
-                let s = c.scan();
-                Msg::Loaded {
-                    identities: s.found.iter().map(|f| f.identity.clone()).collect(),
-                    notes: s.notes,
-                }
-            }),
+            Effect::Reload => self.reload(),
             Effect::CheckRegistry => self.check(None),
             Effect::CheckIdentities(keys) => self.check(Some(keys)),
-            Effect::NoteCapture { id } => self.job(move |_, c| {
+            Effect::NoteCapture { id, fingerprint } => self.job(move |_, c| {
                 let _ = found_and(&c, &id, |f| {
-                    app::export::note_captured(&c, f);
+                    // The copied key must be the key on disk (and, checked there, the
+                    // rotation's new key): an old key copied is no capture of the new one.
+                    if f.public.as_ref().map(|p| p.fingerprint()) == Some(fingerprint) {
+                        app::export::note_captured(&c, f);
+                    }
                     Ok(())
                 });
                 // The journal changed: the rotation's step list shows it.
                 Msg::HomeChanged
             }),
-            Effect::LoadExport { id, format } => self.job(move |_, c| {
-                // A preview is not a capture: `render`, not `export`. One scan, not two.
-                let scan = c.scan();
-                let text = app::export::render(&c, &scan, &id, format, None)
-                    .map(|e| e.text)
-                    .map_err(|e| e.to_string());
-                Msg::ExportText { id, format, text }
-            }),
+            Effect::LoadExport { id, format } => self.export_text(id, format, false),
+            Effect::CopyExport { id, format } => self.export_text(id, format, true),
             Effect::Copy { text, what } => {
                 let mut term = std::io::stdout();
                 let r = clipboard.copy(&text, self.clear_after, &mut term).map(|o| {
@@ -333,11 +428,17 @@ impl Runtime {
                 let _ = self.tx.send(Msg::Copied(r));
             }
             Effect::Reveal { id } => self.job(move |_, c| {
+                let mut fingerprint = None;
                 let text = found_and(&c, &id, |f| {
                     let key = app::keys::load_key(&c, f).map_err(|e| e.to_string())?;
+                    fingerprint = Some(key.public().fingerprint());
                     Ok(crate::core::secret::encode(f.identity.kind, &key))
                 });
-                Msg::Revealed { id, text }
+                Msg::Revealed {
+                    id,
+                    text,
+                    fingerprint,
+                }
             }),
             Effect::Fix { id } => self.job(move |_, c| {
                 Msg::Fixed(found_and(&c, &id, |f| {
@@ -443,6 +544,62 @@ impl Runtime {
             }),
         }
     }
+}
+
+impl Runtime {
+    /// The picker's text from the key on disk now, with that key's fingerprint. A preview
+    /// is not a capture: `render`, not `export`. One scan, not two.
+    fn export_text(&self, id: String, format: Format, copy: bool) {
+        self.job(move |_, c| {
+            let scan = c.scan();
+            let (text, fingerprint) = match app::export::render(&c, &scan, &id, format, None) {
+                Ok(e) => (Ok(e.text), Some(e.fingerprint)),
+                Err(e) => (Err(e.to_string()), None),
+            };
+            Msg::ExportText {
+                id,
+                format,
+                text,
+                fingerprint,
+                copy,
+            }
+        })
+    }
+}
+
+/// One registry check; `Some(why)` when it could not run at all.
+fn check_once(
+    h: &tokio::runtime::Handle,
+    c: &Context,
+    only: Option<&[model::RowKey]>,
+    tx: &Sender<Msg>,
+) -> Option<String> {
+    if !c.online_by_default() {
+        return Some(
+            "No registry configured: set CAPISCIO_SERVER_URL or CAPISCIO_API_KEY (or log in)"
+                .into(),
+        );
+    }
+    let client = match c.registry.client() {
+        Ok(client) => client,
+        Err(e) => return Some(format!("Cannot ask the registry: {e}")),
+    };
+    let mut s = c.scan();
+    if let Some(keys) = only {
+        s.found
+            .retain(|f| keys.contains(&model::row_key(&f.identity)));
+    }
+    // The client bounds requests in flight (the `concurrency` setting).
+    h.block_on(app::status::check_each(
+        &client,
+        &mut s.found,
+        &c.env,
+        c.now,
+        |_, i| {
+            let _ = tx.send(Msg::CheckedOne(Box::new(i.clone())));
+        },
+    ));
+    None
 }
 
 /// The wizard's rotation settings: the CLI's defaults, scanning the working directory.

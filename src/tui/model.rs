@@ -105,8 +105,12 @@ pub struct Model {
     pub toast_age: u8,
     pub clipboard_left: Option<u64>,
     pub revealed: Option<(String, Zeroizing<String>)>,
+    /// The fingerprint of the revealed key: hidden again when the key on disk changes.
+    pub revealed_fingerprint: Option<String>,
     pub size: (u16, u16),
     pub quit: bool,
+    /// The keyboard reader stopped: the UI ends as soon as no rotation is running.
+    pub input_lost: bool,
     pub now: i64,
     pub clear_after: Option<u64>,
     pub mouse: bool,
@@ -120,6 +124,11 @@ pub struct Model {
 
 pub enum Msg {
     Key(KeyEvent),
+    /// Text the terminal pasted (bracketed paste): for the focused text field only.
+    Paste(String),
+    /// The keyboard reader stopped (the terminal sent input it could not read): quit
+    /// with the terminal restored rather than run on without a keyboard.
+    InputLost(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Clock tick: `now` in Unix seconds, and the clipboard's remaining seconds.
@@ -142,10 +151,14 @@ pub enum Msg {
     HomeChanged,
     /// What clearing an OSC 52 copy did, for the status bar.
     ClipboardClearSent(String),
+    /// The picker's text rendered from the key on disk, with that key's fingerprint;
+    /// `copy` when it was rendered for Enter (copied only if the key is the previewed one).
     ExportText {
         id: String,
         format: Format,
         text: Result<Zeroizing<String>, String>,
+        fingerprint: Option<String>,
+        copy: bool,
     },
     Copied(Result<String, String>),
     ClipboardCleared {
@@ -154,6 +167,8 @@ pub enum Msg {
     Revealed {
         id: String,
         text: Result<Zeroizing<String>, String>,
+        /// The fingerprint of the key revealed: a reload showing another key hides it.
+        fingerprint: Option<String>,
     },
     /// The message, and the id of the identity that was created (to highlight it).
     Generated(Result<(String, String), String>),
@@ -184,10 +199,18 @@ pub enum Effect {
     /// Check only these identities (new ones, or ones whose key changed).
     CheckIdentities(Vec<RowKey>),
     /// The key of `id` left this tool (copied): note a rotation's capture step.
+    /// Only when `fingerprint` (the key copied) is the key on disk and the rotation's new key.
     NoteCapture {
         id: String,
+        fingerprint: String,
     },
     LoadExport {
+        id: String,
+        format: Format,
+    },
+    /// Renders the picker's text anew from the key on disk for Enter: it is copied only
+    /// when that key is still the one the preview (`fingerprint`) was made from.
+    CopyExport {
         id: String,
         format: Format,
     },
@@ -296,8 +319,10 @@ impl Model {
             toast_age: 0,
             clipboard_left: None,
             revealed: None,
+            revealed_fingerprint: None,
             size: (100, 30),
             quit: false,
+            input_lost: false,
             now,
             clear_after,
             mouse,

@@ -10,6 +10,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     m.session.note(&m.toast, m.now);
     let fx = apply(m, msg);
     m.session.note(&m.toast, m.now);
+    // Without a keyboard the UI ends, but a running rotation is seen to its end first.
+    if m.input_lost && !matches!(&m.screen, Screen::Rotate(st) if st.running) {
+        m.quit = true;
+    }
     fx
 }
 
@@ -36,7 +40,18 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.toast_age = 0;
             key(m, k)
         }
-        Msg::Mouse(_) if too_small(m) => Vec::new(),
+        Msg::Mouse(_) | Msg::Paste(_) if too_small(m) => Vec::new(),
+        Msg::Paste(text) => {
+            m.toast = None;
+            m.toast_age = 0;
+            super::paste::paste(m, &text);
+            Vec::new()
+        }
+        Msg::InputLost(why) => {
+            m.session.record(m.now, why);
+            m.input_lost = true;
+            Vec::new()
+        }
         Msg::Mouse(e) => mouse(m, e),
         Msg::Resize(w, h) => {
             m.size = (w, h);
@@ -78,25 +93,24 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.toast_age = 0;
             Vec::new()
         }
-        Msg::ExportText { id, format, text } => {
-            if let Screen::Export(st) = &mut m.screen
-                && st.id == id
-                && EXPORT_FORMATS.get(st.selected) == Some(&format)
-            {
-                match text {
-                    Ok(t) => {
-                        st.text = Some(t);
-                        st.error = None;
-                    }
-                    Err(e) => st.error = Some(e),
-                }
-            }
-            Vec::new()
-        }
+        Msg::ExportText {
+            id,
+            format,
+            text,
+            fingerprint,
+            copy,
+        } => super::screens::export::on_text(m, id, format, text, fingerprint, copy),
         Msg::Copied(r) => {
             // The key left this tool: a rotation waiting for it to be captured is done.
             let noted = match (&r, &m.screen) {
-                (Ok(_), Screen::Export(st)) => vec![Effect::NoteCapture { id: st.id.clone() }],
+                (Ok(_), Screen::Export(st)) => st
+                    .fingerprint
+                    .iter()
+                    .map(|fp| Effect::NoteCapture {
+                        id: st.id.clone(),
+                        fingerprint: fp.clone(),
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             m.toast = Some(match r {
@@ -118,9 +132,16 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
             });
             Vec::new()
         }
-        Msg::Revealed { id, text } => {
+        Msg::Revealed {
+            id,
+            text,
+            fingerprint,
+        } => {
             match text {
-                Ok(t) => m.revealed = Some((id, t)),
+                Ok(t) => {
+                    m.revealed = Some((id, t));
+                    m.revealed_fingerprint = fingerprint;
+                }
                 Err(e) => m.toast = Some(format!("Cannot reveal: {e}")),
             }
             Vec::new()
@@ -196,6 +217,23 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
+/// The filter field changed (typed or pasted): filter once with its text.
+pub(super) fn refilter(m: &mut Model) {
+    if m.filter != m.filter_input.value() {
+        // The highlight stays on its identity while it still matches.
+        let kept = m.selection_key();
+        m.filter = m.filter_input.value().to_string();
+        match kept.as_ref().and_then(|k| m.position_of(k)) {
+            Some(p) => m.selected = p,
+            None => {
+                m.selected = 0;
+                m.revealed = None;
+            }
+        }
+        clamp(m);
+    }
+}
+
 fn clamp(m: &mut Model) {
     let n = m.visible().len();
     if m.selected >= n {
@@ -258,19 +296,7 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                     }
                 }
             }
-            if m.filter != m.filter_input.value() {
-                // The highlight stays on its identity while it still matches.
-                let kept = m.selection_key();
-                m.filter = m.filter_input.value().to_string();
-                match kept.as_ref().and_then(|k| m.position_of(k)) {
-                    Some(p) => m.selected = p,
-                    None => {
-                        m.selected = 0;
-                        m.revealed = None;
-                    }
-                }
-                clamp(m);
-            }
+            refilter(m);
             Vec::new()
         }
         Screen::Main => main_action(m, keymap::action(&k)),
@@ -323,7 +349,9 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
         Some(Action::End) => select(m, n.saturating_sub(1)),
         Some(Action::Filter) => {
             m.filtering = true;
-            m.filter_input = super::input::TextField::new(&m.filter);
+            m.filter_input = super::input::TextField::default()
+                .with_max(super::paste::FILTER_MAX)
+                .with_value(&m.filter);
         }
         Some(Action::Sort) => {
             // The highlight stays on the same identity, wherever the new order puts it.
@@ -361,6 +389,13 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             }
         }
         Some(Action::Refresh) => {
+            // Checks never stack: this one is merged into one that runs after the current.
+            if m.checks_in_flight > 0 {
+                m.toast = Some(
+                    "Already asking the registry: one more check follows when this one ends."
+                        .into(),
+                );
+            }
             return vec![Effect::Reload, super::live::ask(m, Effect::CheckRegistry)];
         }
         Some(Action::Fix) => {
@@ -541,13 +576,42 @@ mod tests {
                 id: "alpha".into(),
                 format: EXPORT_FORMATS[0],
                 text: Ok(Zeroizing::new("X=1".into())),
+                fingerprint: Some("fp-1".into()),
+                copy: false,
             },
         );
+        // Enter renders the text anew from the key on disk, and copies it when the key
+        // is the one previewed.
         let fx = update(&mut m, press(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            vec![Effect::CopyExport {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0]
+            }]
+        );
+        let fx = update(
+            &mut m,
+            Msg::ExportText {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0],
+                text: Ok(Zeroizing::new("X=1".into())),
+                fingerprint: Some("fp-1".into()),
+                copy: true,
+            },
+        );
         assert!(matches!(&fx[..], [Effect::Copy { text, .. }] if text.as_str() == "X=1"));
-        update(
+        let fx = update(
             &mut m,
             Msg::Copied(Ok("Copied env for alpha — clears in 30s".into())),
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::NoteCapture {
+                id: "alpha".into(),
+                fingerprint: "fp-1".into()
+            }],
+            "the capture noted is of the key copied"
         );
         assert!(matches!(m.screen, Screen::Main));
         assert!(m.toast.as_deref().unwrap().contains("clears in 30s"));
@@ -560,9 +624,96 @@ mod tests {
                 id: "alpha".into(),
                 format: EXPORT_FORMATS[0],
                 text: Ok(Zeroizing::new("old".into())),
+                fingerprint: Some("fp-1".into()),
+                copy: false,
             },
         );
         assert!(matches!(&m.screen, Screen::Export(st) if st.text.is_none()));
+    }
+
+    /// The keyboard reader stopped: the UI ends, but not under a running rotation.
+    #[test]
+    fn a_lost_keyboard_ends_the_ui_once_no_rotation_runs() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('R')));
+        if let Screen::Rotate(st) = &mut m.screen {
+            st.running = true;
+        }
+        update(&mut m, Msg::InputLost("gone".into()));
+        assert!(!m.quit, "the rotation runs to its end");
+        update(&mut m, Msg::Rotated(Err("failed".into())));
+        assert!(m.quit);
+        let mut m = model();
+        update(&mut m, Msg::InputLost("gone".into()));
+        assert!(m.quit);
+    }
+
+    /// The key is rotated elsewhere between the preview and Enter: nothing is copied,
+    /// the picker says so and shows the new key; a reload that shows the new key renders
+    /// the preview again. A revealed key is hidden by such a reload.
+    #[test]
+    fn a_key_changed_on_disk_is_not_copied_and_a_revealed_one_is_hidden() {
+        let mut m = model();
+        let fp = |m: &mut Model, f: &str| {
+            let ids = m
+                .identities
+                .iter()
+                .cloned()
+                .map(|mut i| {
+                    if i.id == "alpha" {
+                        i.fingerprint = Some(f.into());
+                    }
+                    i
+                })
+                .collect();
+            update(
+                m,
+                Msg::Loaded {
+                    identities: ids,
+                    notes: Vec::new(),
+                },
+            )
+        };
+        fp(&mut m, "fp-old");
+        update(&mut m, press(KeyCode::Char('v')));
+        update(
+            &mut m,
+            Msg::Revealed {
+                id: "alpha".into(),
+                text: Ok(Zeroizing::new("old-secret".into())),
+                fingerprint: Some("fp-old".into()),
+            },
+        );
+        update(&mut m, press(KeyCode::Char('c')));
+        let text = |t: &str, f: &str, copy: bool| Msg::ExportText {
+            id: "alpha".into(),
+            format: EXPORT_FORMATS[0],
+            text: Ok(Zeroizing::new(t.into())),
+            fingerprint: Some(f.into()),
+            copy,
+        };
+        update(&mut m, text("OLD", "fp-old", false));
+        update(&mut m, press(KeyCode::Enter));
+        // Rotated before the copy's text was rendered: refused.
+        let fx = update(&mut m, text("NEW", "fp-new", true));
+        assert!(fx.is_empty(), "nothing copied: {fx:?}");
+        let Screen::Export(st) = &m.screen else {
+            panic!("picker closed")
+        };
+        assert_eq!(st.text.as_ref().unwrap().as_str(), "NEW");
+        assert!(st.changed.as_ref().unwrap().contains("nothing was copied"));
+        // Rotated again; the reload re-renders the preview.
+        let fx = fp(&mut m, "fp-newer");
+        assert_eq!(
+            fx,
+            vec![Effect::LoadExport {
+                id: "alpha".into(),
+                format: EXPORT_FORMATS[0]
+            }]
+        );
+        assert!(matches!(&m.screen, Screen::Export(st) if st.text.is_none()));
+        assert!(m.revealed.is_none(), "the old revealed key is gone");
+        assert!(m.toast.as_deref().unwrap().contains("changed on disk"));
     }
 
     #[test]
@@ -577,6 +728,7 @@ mod tests {
             Msg::Revealed {
                 id: "alpha".into(),
                 text: Ok(Zeroizing::new("secret".into())),
+                fingerprint: Some("fp-1".into()),
             },
         );
         assert!(m.revealed.is_some());
@@ -905,6 +1057,8 @@ mod tests {
                 id: "alpha".into(),
                 format: EXPORT_FORMATS[0],
                 text: Err("malformed".into()),
+                fingerprint: None,
+                copy: false,
             },
         );
         assert!(update(&mut m, press(KeyCode::Down)).is_empty());
@@ -923,6 +1077,8 @@ mod tests {
                 id: "alpha".into(),
                 format: EXPORT_FORMATS[0],
                 text: Ok(Zeroizing::new("X=1".into())),
+                fingerprint: Some("fp-1".into()),
+                copy: false,
             },
         );
         update(&mut m, press(KeyCode::Char('s')));

@@ -1,7 +1,8 @@
 //! The live view: the CapiscIO home is watched (notify) while the UI is open, so an
 //! identity an SDK or another process creates shows up without `r`. Bursts of events are
 //! debounced into one `HomeChanged`; a home that does not exist yet is waited for by
-//! watching its nearest existing ancestor, and a home that is replaced is watched anew.
+//! watching its nearest existing ancestor, and a home that is replaced (or a symlinked
+//! home retargeted) is watched anew.
 
 use super::model::Msg;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -80,6 +81,15 @@ fn arm(watcher: &mut impl Watcher, current: &mut Option<Target>, home: &Path) {
     };
     if watcher.watch(&want.path, mode).is_ok() {
         *current = Some(want);
+    }
+    // The home's own name is watched in its parent too: a home that is a symlink
+    // retargeted elsewhere (`ln -sfn other ~/.capiscio`) changes nothing inside the old
+    // target, only that name. (Watched again after each change above: an unwatch of the
+    // parent, when it was the target, dropped it.)
+    if let Some(parent) = home.parent().filter(|p| p.is_dir())
+        && current.as_ref().is_none_or(|c| c.path != parent)
+    {
+        let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
     }
 }
 

@@ -30,6 +30,10 @@ pub struct ExportState {
     pub save: Option<TextField>,
     /// Why the last save failed (the file existed, a symlink, …).
     pub save_error: Option<String>,
+    /// The fingerprint of the key `text` was rendered from.
+    pub fingerprint: Option<String>,
+    /// Said when the key on disk changed while the picker was open (rotated elsewhere).
+    pub changed: Option<String>,
 }
 
 impl ExportState {
@@ -42,6 +46,8 @@ impl ExportState {
             error: None,
             save: None,
             save_error: None,
+            fingerprint: None,
+            changed: None,
         }
     }
 }
@@ -113,13 +119,13 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             st.selected = (st.selected + 1).min(EXPORT_FORMATS.len() - 1);
             load(st)
         }
-        Some(Action::Details) | Some(Action::Copy) => match &st.text {
-            Some(t) => vec![Effect::Copy {
-                text: t.clone(),
-                what: format!("{} for {}", EXPORT_FORMATS[st.selected].as_str(), st.label),
-            }],
-            None => Vec::new(),
-        },
+        // Rendered anew from the key on disk: copied only if it is the previewed key.
+        Some(Action::Details) | Some(Action::Copy) if st.text.is_some() => {
+            vec![Effect::CopyExport {
+                id: st.id.clone(),
+                format: EXPORT_FORMATS[st.selected],
+            }]
+        }
         Some(Action::Sort) if st.text.is_some() => {
             st.save = Some(TextField::default());
             st.save_error = None;
@@ -127,6 +133,77 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The picker's text arrived. A preview shows it; a text rendered for Enter is copied
+/// only if its key is the one previewed — otherwise the key changed on disk (another
+/// process rotated it) and nothing is copied: the preview shows the new key and says so.
+pub fn on_text(
+    m: &mut Model,
+    id: String,
+    format: Format,
+    text: Result<Zeroizing<String>, String>,
+    fingerprint: Option<String>,
+    copy: bool,
+) -> Vec<Effect> {
+    let Screen::Export(st) = &mut m.screen else {
+        return Vec::new();
+    };
+    if st.id != id || EXPORT_FORMATS.get(st.selected) != Some(&format) {
+        return Vec::new();
+    }
+    let t = match text {
+        Ok(t) => t,
+        Err(e) => {
+            st.text = None;
+            st.fingerprint = None;
+            st.error = Some(e);
+            return Vec::new();
+        }
+    };
+    let same = st.fingerprint.is_some() && st.fingerprint == fingerprint;
+    if copy && same {
+        return vec![Effect::Copy {
+            text: t,
+            what: format!("{} for {}", format.as_str(), st.label),
+        }];
+    }
+    if st.fingerprint.is_some() && !same {
+        st.changed = Some(if copy {
+            "The key changed on disk since this preview: nothing was copied. The preview now shows the new key; Enter copies it.".into()
+        } else {
+            "The key changed on disk (rotated elsewhere): the preview now shows the new key.".into()
+        });
+    }
+    st.text = Some(t);
+    st.fingerprint = fingerprint;
+    st.error = None;
+    Vec::new()
+}
+
+/// A reload showed the identity's key changed: the preview made from the old key goes,
+/// and is rendered again from the new one.
+pub fn key_changed(m: &mut Model) -> Vec<Effect> {
+    let Screen::Export(st) = &mut m.screen else {
+        return Vec::new();
+    };
+    let Some(fp) = &st.fingerprint else {
+        return Vec::new();
+    };
+    let now = m
+        .identities
+        .iter()
+        .find(|i| i.id == st.id)
+        .and_then(|i| i.fingerprint.as_ref());
+    if now.is_none_or(|n| n == fp) {
+        return Vec::new();
+    }
+    st.text = None;
+    st.changed = Some("The key changed on disk (rotated elsewhere): loading the new key…".into());
+    vec![Effect::LoadExport {
+        id: st.id.clone(),
+        format: EXPORT_FORMATS[st.selected],
+    }]
 }
 
 /// Shows the shape of a snippet without the key: long base64 runs become bullets.
@@ -261,6 +338,10 @@ pub fn draw(f: &mut Frame, area: Rect, st: &ExportState, m: &Model, t: &Theme) {
             .collect(),
         None => vec![Line::from(Span::styled("loading…", t.dim()))],
     };
+    if let Some(note) = &st.changed {
+        lines.insert(0, Line::from(""));
+        lines.insert(0, Line::from(Span::styled(note.clone(), t.warning())));
+    }
     if st.text.is_some() {
         let clears = m
             .clear_after
