@@ -487,3 +487,52 @@ fn rescans_never_overlap() {
         "{scans} rescans for {changes} changes"
     );
 }
+
+/// Save to file, like the copy, never writes a key rotated away after the preview: the
+/// file holds the new key or is not written, and a save of the new key is its capture.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn save_to_file_never_writes_a_key_rotated_away() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    h.generate_agent(A, "stale");
+    let old_line = stdout(&h.run(&["export", A, "--format", "env"]));
+    let t = launch(&h, "save-stale", "", "");
+    t.wait_for("stale", 10);
+    t.send(&["c"]);
+    t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 5);
+    t.send(&["s"]);
+    t.wait_for("Save to file:", 5);
+    t.type_text("saved.env");
+    let out = h.run(&["--offline", "rotate", A, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    t.send(&["Enter"]);
+    let path = h.path().join("saved.env");
+    let screen = wait_until(&t, 10, "saved or refused", |s| {
+        s.contains("Saved env for") || s.contains("nothing saved") || s.contains("key changed")
+    });
+    if !path.exists() {
+        assert!(!screen.contains("Saved env for"), "{screen}");
+        // Refused: the picker shows the new key; saving again writes that one.
+        t.send(&["Escape"]);
+        t.wait_for("CAPISCIO_AGENT_PRIVATE_KEY_JWK='{", 10);
+        t.send(&["s"]);
+        t.wait_for("Save to file:", 5);
+        t.type_text("saved.env");
+        t.send(&["Enter"]);
+        t.wait_for("Saved env for", 10);
+    }
+    let saved = std::fs::read_to_string(&path).unwrap();
+    quit(&t, &h);
+    let new_line = stdout(&h.run(&["export", A, "--format", "env"]));
+    assert_ne!(saved, old_line, "the old key was saved");
+    assert_eq!(saved, new_line);
+    let resume = h.run(&["--offline", "rotate", A, "--resume", "--yes"]);
+    let said = format!("{}{}", stdout(&resume), stderr(&resume));
+    assert!(said.contains("✔ Capture the new key"), "{said}");
+}

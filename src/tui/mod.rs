@@ -539,8 +539,23 @@ impl Runtime {
                     Ok(screens::results::grace_ended(&f.identity, &ended))
                 }))
             }),
-            Effect::SaveExport { path, text, what } => self.job(move |_, c| {
-                Msg::Saved(screens::results::save_export(&c.cwd, &path, &text, &what))
+            Effect::SaveExport {
+                path,
+                id,
+                format,
+                fingerprint,
+                what,
+            } => self.job(move |_, c| {
+                let scan = c.scan();
+                Msg::Saved(match app::export::render(&c, &scan, &id, format, None) {
+                    Err(e) => Err(e.to_string()),
+                    // The key was rotated since the preview: never save the old one.
+                    Ok(e) if e.fingerprint != fingerprint => Err(
+                        "the key changed on disk since the preview (rotated?): nothing saved — the picker shows the new key; save again"
+                            .into(),
+                    ),
+                    Ok(e) => screens::results::save_export(&c.cwd, &path, &e.text, &what),
+                })
             }),
         }
     }

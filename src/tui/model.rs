@@ -261,9 +261,13 @@ pub enum Effect {
         id: String,
     },
     /// Writes an export into a new 0600 file (never over an existing one or a symlink).
+    /// Renders the export anew from the key on disk and saves it, only if that key is
+    /// still the one previewed (`fingerprint`).
     SaveExport {
         path: String,
-        text: Zeroizing<String>,
+        id: String,
+        format: Format,
+        fingerprint: String,
         what: String,
     },
 }

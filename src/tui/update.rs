@@ -1087,7 +1087,7 @@ mod tests {
         }
         let fx = update(&mut m, press(KeyCode::Enter));
         assert!(
-            matches!(&fx[..], [Effect::SaveExport { path, text, .. }] if path == "out.env" && text.as_str() == "X=1")
+            matches!(&fx[..], [Effect::SaveExport { path, id, fingerprint, .. }] if path == "out.env" && id == "alpha" && fingerprint == "fp-1")
         );
         update(&mut m, Msg::Saved(Err("exists".into())));
         assert!(matches!(&m.screen, Screen::Export(st) if st.save_error.is_some()));

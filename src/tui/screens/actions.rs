@@ -196,9 +196,23 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             match r {
                 Ok(s) => {
                     m.toast = Some(s);
+                    // Saved from the key previewed (the job checked): a rotation waiting
+                    // for its new key to be captured is done, as after a copy.
+                    let noted = match &m.screen {
+                        Screen::Export(st) => st
+                            .fingerprint
+                            .iter()
+                            .map(|fp| Effect::NoteCapture {
+                                id: st.id.clone(),
+                                fingerprint: fp.clone(),
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     if matches!(m.screen, Screen::Export(_)) {
                         m.screen = Screen::Main;
                     }
+                    return noted;
                 }
                 Err(e) => {
                     if let Screen::Export(st) = &mut m.screen {

@@ -81,10 +81,12 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 st.save_error = Some("Type the path of a new file first.".into())
             }
             KeyCode::Enter => {
-                if let Some(text) = &st.text {
+                if let (Some(_), Some(fp)) = (&st.text, &st.fingerprint) {
                     return vec![Effect::SaveExport {
                         path: path.value().trim().to_string(),
-                        text: text.clone(),
+                        id: st.id.clone(),
+                        format: EXPORT_FORMATS[st.selected],
+                        fingerprint: fp.clone(),
                         what: format!("{} for {}", EXPORT_FORMATS[st.selected].as_str(), st.label),
                     }];
                 }
