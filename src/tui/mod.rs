@@ -11,6 +11,7 @@ pub mod live;
 pub mod main_view;
 pub mod model;
 pub mod screens;
+pub mod target;
 pub mod theme;
 pub mod update;
 pub mod view;
@@ -218,7 +219,7 @@ fn found_and<T>(
     f: impl FnOnce(&crate::store::disk::Found) -> Result<T, String>,
 ) -> Result<T, String> {
     let scan = ctx.scan();
-    let found = app::resolve::resolve(&scan.found, id).map_err(|e| e.to_string())?;
+    let found = app::resolve::resolve_target(&scan.found, id).map_err(|e| e.to_string())?;
     f(found)
 }
 
@@ -418,7 +419,7 @@ impl Runtime {
                     let client = registry_client(&c).ok_or(
                         "no registry configured: set CAPISCIO_SERVER_URL and CAPISCIO_API_KEY",
                     )?;
-                    h.block_on(app::badge::request(&client, f))
+                    h.block_on(app::badge::request(&client, f, c.now))
                         .map(|o| o.expires_at)
                         .map_err(|e| e.to_string())
                 });

@@ -49,18 +49,27 @@ pub fn draw(f: &mut Frame, area: Rect, st: &LogState, m: &Model, t: &Theme) {
         r,
         " Messages this session (UTC) — ↑↓ scroll · Esc closes ".into(),
     );
+    let dropped = (m.session.log_dropped > 0).then(|| {
+        Line::from(Span::styled(
+            format!(
+                " … {} older message(s) dropped: the log keeps the last {}",
+                m.session.log_dropped,
+                super::actions::LOG_KEEP
+            ),
+            t.dim(),
+        ))
+    });
     let lines: Vec<Line> = if m.session.log.is_empty() {
         vec![Line::from(Span::styled(" No messages yet.", t.dim()))]
     } else {
-        m.session
-            .log
-            .iter()
-            .map(|(at, text)| {
+        dropped
+            .into_iter()
+            .chain(m.session.log.iter().map(|(at, text)| {
                 Line::from(vec![
                     Span::styled(format!(" {} ", clock(*at)), t.dim()),
                     Span::raw(text.clone()),
                 ])
-            })
+            }))
             .collect()
     };
     // Newest at the bottom; `back` scrolls up from there.
