@@ -447,3 +447,38 @@ fn a_shared_id_acts_on_the_selected_identity() {
     t.send(&["v"]);
     quit(&t, &h);
 }
+
+/// Finding 15: the message log keeps the last 1,000 messages and says how many older
+/// ones it dropped. Each `s` shows a new toast (the next sort order), logged once.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it, or set CAPISCIO_TUI_TEST_TUI=1 to require it"
+)]
+fn the_message_log_is_bounded() {
+    if !enabled() {
+        return;
+    }
+    let h = Home::new();
+    h.generate_agent("aaa", "log-agent");
+    let t = launch(&h, "log", (120, 35), "");
+    t.wait_for("log-agent", 10);
+    let presses = 1_050;
+    for _ in 0..presses / 50 {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend(std::iter::repeat_n("s", 50));
+        t.tmux(&args);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // 1,050 toasts (plus none before): 50 dropped once the UI has read every key.
+    t.send(&["L"]);
+    t.wait_for("Messages this session", 20);
+    // The note heads the log: scroll to the top (10 lines a PageUp).
+    let mut args = vec!["send-keys", "-t", "main"];
+    args.extend(std::iter::repeat_n("PageUp", 110));
+    t.tmux(&args);
+    let screen = t.wait_for("50 older message(s) dropped", 20);
+    assert!(screen.contains("the log keeps the last 1000"), "{screen}");
+    t.send(&["Escape"]);
+    quit(&t, &h);
+}
