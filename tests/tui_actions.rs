@@ -326,9 +326,11 @@ fn badges_renew_by_hand_and_automatically() {
     if !enabled() {
         return;
     }
+    // New badges outlast agent-a's hour: a renewal never replaces a valid badge with
+    // one that runs out sooner (see tests/attack_fixes_f1.rs).
     let w = World {
         home: Home::new(),
-        reg: DevReg::start(&["--api-key", KEY]),
+        reg: DevReg::start(&["--api-key", KEY, "--badge-ttl", "7200"]),
     };
     let a = w.agent(1, "agent-a");
     let b = w.agent(2, "agent-b");

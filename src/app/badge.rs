@@ -63,14 +63,7 @@ fn store(found: &Found, token: &str) -> Result<Option<PathBuf>, AppError> {
 fn check_decodes(found: &Found, token: &str) -> Result<Badge, AppError> {
     let b = badge::decode(token)
         .map_err(|e| AppError::Refused(format!("the registry returned an unusable badge: {e}")))?;
-    let dids: Vec<&str> = [
-        found.identity.did.as_deref(),
-        found.identity.key_did.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !b.is_for(&dids, found.identity.registry_key(), found.public.as_ref()) {
+    if !is_for(found, &b) {
         return Err(AppError::Refused(format!(
             "the registry issued a badge for {} that does not match this identity's key; not stored (run `capiscio-tui status {}`)",
             b.sub, found.identity.id
@@ -79,7 +72,98 @@ fn check_decodes(found: &Found, token: &str) -> Result<Badge, AppError> {
     Ok(b)
 }
 
-pub async fn request(client: &RegistryClient, found: &Found) -> Result<BadgeOutcome, AppError> {
+/// A renewal must never make things worse: the new badge is written only when it
+/// verifies (the registry's JWKS signed it, or its own did:key for a self-signed one),
+/// is within its time window, is bound to this key (checked by [`check_decodes`]) and,
+/// when the badge on disk still verifies and has not expired, does not run out before it.
+async fn check_better(
+    client: &RegistryClient,
+    found: &Found,
+    b: &Badge,
+    now: i64,
+) -> Result<(), AppError> {
+    let refused = |why: String| {
+        AppError::Refused(format!(
+            "the registry's new badge {why}; not stored — {}",
+            if found.badge.is_some() {
+                "the badge on disk is unchanged"
+            } else {
+                "no badge was written"
+            }
+        ))
+    };
+    match b.time_state(now) {
+        Some(badge::BadgeState::Expired) => {
+            return Err(refused(format!(
+                "expired {}",
+                crate::core::ids::relative(b.exp, now)
+            )));
+        }
+        Some(_) => {
+            return Err(refused(format!(
+                "is not valid until {}",
+                crate::core::ids::rfc3339(b.nbf.unwrap_or(b.iat))
+            )));
+        }
+        None => {}
+    }
+    let keys = if b.is_self_signed() {
+        None
+    } else {
+        Some(client.jwks().await.map_err(|e| {
+            refused(format!(
+                "could not be verified (the registry's keys could not be fetched: {e})"
+            ))
+        })?)
+    };
+    let verifies = |x: &Badge| match &keys {
+        _ if x.is_self_signed() => {
+            crate::core::did::parse_did_key(&x.iss).is_ok_and(|k| x.verify_with(&k))
+        }
+        Some(k) => x.verify_with_keys(k),
+        None => false,
+    };
+    if !verifies(b) {
+        return Err(refused(format!(
+            "does not verify: no key of the registry's JWKS signed it (issuer {})",
+            crate::core::text::printable(&b.iss)
+        )));
+    }
+    if let Some(old) = found.badge.as_ref()
+        && old.time_state(now).is_none()
+        && old.exp > b.exp
+        && is_for(found, old)
+        && (old.is_self_signed() || keys.is_some())
+        && verifies(old)
+    {
+        return Err(refused(format!(
+            "expires {} ({}), before the valid one on disk ({})",
+            crate::core::ids::relative(b.exp, now),
+            crate::core::ids::rfc3339(b.exp),
+            crate::core::ids::rfc3339(old.exp)
+        )));
+    }
+    Ok(())
+}
+
+fn is_for(found: &Found, b: &Badge) -> bool {
+    let dids: Vec<&str> = [
+        found.identity.did.as_deref(),
+        found.identity.key_did.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    b.is_for(&dids, found.identity.registry_key(), found.public.as_ref())
+}
+
+/// Asks the registry for a badge and stores it (agents) only when it is an improvement:
+/// see [`check_better`]. `now` is the caller's clock.
+pub async fn request(
+    client: &RegistryClient,
+    found: &Found,
+    now: i64,
+) -> Result<BadgeOutcome, AppError> {
     let id = found.identity.registry_key();
     let issued = match found.identity.kind {
         Kind::Agent => client.request_agent_badge(id).await,
@@ -87,6 +171,7 @@ pub async fn request(client: &RegistryClient, found: &Found) -> Result<BadgeOutc
     }
     .map_err(|e| AppError::Refused(format!("badge request for {id} failed: {e}")))?;
     let b = check_decodes(found, &issued.token)?;
+    check_better(client, found, &b, now).await?;
     let stored = store(found, &issued.token)?;
     Ok(outcome(found, &b, issued.token, stored))
 }

@@ -36,7 +36,7 @@ pub fn export(
     target: Option<Target>,
 ) -> Result<Exported, AppError> {
     let exported = render(ctx, scan, query, format, target)?;
-    let found = crate::app::resolve::resolve(&scan.found, query)?;
+    let found = crate::app::resolve::resolve_target(&scan.found, query)?;
     note_captured(ctx, found);
     Ok(exported)
 }
@@ -57,7 +57,7 @@ pub fn render(
     format: Format,
     target: Option<Target>,
 ) -> Result<Exported, AppError> {
-    let found = crate::app::resolve::resolve(&scan.found, query)?;
+    let found = crate::app::resolve::resolve_target(&scan.found, query)?;
     let key = load_key(ctx, found)?;
     let target = target.unwrap_or_else(|| default_target(found.identity.kind));
     let label = match (&found.identity.name, found.identity.source) {

@@ -104,6 +104,53 @@ pub fn resolve<'a>(found: &'a [Found], query: &str) -> Result<&'a Found, Resolve
     }
 }
 
+/// The UI's exact name for one identity when its id alone is ambiguous: kind, id and
+/// location (`mcp-server:dup@/home/u/.capiscio/mcp-servers/dup`). Ids never contain
+/// `@` and start with no kind, so this never reads as an id; [`resolve_target`] matches it exactly.
+pub fn qualified(i: &Identity) -> String {
+    format!("{}:{}@{}", i.kind.as_str(), i.id, i.location)
+}
+
+/// A parsed [`qualified`] target.
+pub struct Qualified<'q> {
+    kind: &'q str,
+    id: &'q str,
+    location: &'q str,
+}
+
+impl<'q> Qualified<'q> {
+    pub fn id(&self) -> &'q str {
+        self.id
+    }
+
+    pub fn names(&self, i: &Identity) -> bool {
+        i.kind.as_str() == self.kind && i.id == self.id && i.location == self.location
+    }
+}
+
+pub fn parse_qualified(target: &str) -> Option<Qualified<'_>> {
+    let (kind, rest) = target.split_once(':')?;
+    let (id, location) = rest.split_once('@')?;
+    matches!(kind, "agent" | "mcp-server").then_some(Qualified { kind, id, location })
+}
+
+/// What the UI's effects resolve: a [`qualified`] target exactly (never another
+/// identity that shares its id), anything else as a typed query.
+pub fn resolve_target<'a>(found: &'a [Found], target: &str) -> Result<&'a Found, ResolveError> {
+    match parse_qualified(target) {
+        Some(q) => {
+            found
+                .iter()
+                .find(|f| q.names(&f.identity))
+                .ok_or_else(|| ResolveError::Unknown {
+                    query: shown(q.id),
+                    candidates: Vec::new(),
+                })
+        }
+        None => resolve(found, target),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

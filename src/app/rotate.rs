@@ -1152,7 +1152,9 @@ pub fn purge_archive(
     for e in rs::list_archive(&dir, found.identity.kind) {
         let age_ok = match (older_than_days, e.meta.as_ref()) {
             (None, _) => true,
-            (Some(d), Some(m)) => ctx.now - m.archived_at > i64::from(d) * 86_400,
+            (Some(d), Some(m)) => {
+                ctx.now.saturating_sub(m.archived_at) > i64::from(d).saturating_mul(86_400)
+            }
             (Some(_), None) => false,
         };
         if age_ok {

@@ -565,7 +565,7 @@ fn badge(ctx: &Context, command: BadgeCommand) -> Result<ExitCode> {
             let client = client(ctx)?;
             let found = app::resolve::resolve(&scan.found, &id)?;
             (
-                runtime()?.block_on(app::badge::request(&client, found))?,
+                runtime()?.block_on(app::badge::request(&client, found, ctx.now))?,
                 json,
             )
         }

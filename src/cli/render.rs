@@ -15,7 +15,7 @@ pub fn badge_cell(i: &Identity, now: i64) -> String {
 }
 
 fn pad(s: &str, width: usize) -> String {
-    let n = s.chars().count();
+    let n = crate::display::text::width(s);
     if n >= width {
         s.to_string()
     } else {
@@ -23,13 +23,24 @@ fn pad(s: &str, width: usize) -> String {
     }
 }
 
-/// Left-aligned columns two spaces apart; the last column is not padded.
+/// Left-aligned columns two spaces apart; the last column is not padded. Cells carry
+/// untrusted text (names, registry words): each is made one inert line first, and
+/// measured in terminal columns, so no cell adds a row or shifts the columns after it.
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::core::text::inline(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = &rows[..];
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; cols];
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(crate::display::text::width(c));
         }
     }
     let mut out = String::new();
@@ -184,9 +195,15 @@ fn push_notes(out: &mut String, notes: &[Problem]) {
 
 pub fn show(i: &Identity, now: i64) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", health_glyph(i), i.label());
+    let _ = writeln!(
+        out,
+        "{} {}",
+        health_glyph(i),
+        crate::core::text::inline(i.label())
+    );
+    // Values are untrusted (card names, registry strings): one inert line each.
     let row = |out: &mut String, k: &str, v: &str| {
-        let _ = writeln!(out, "  {}{v}", pad(k, 14));
+        let _ = writeln!(out, "  {}{}", pad(k, 14), crate::core::text::inline(v));
     };
     row(&mut out, "Kind", i.kind.label());
     row(&mut out, "Id", &i.id);

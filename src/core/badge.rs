@@ -319,7 +319,7 @@ pub fn self_signed(key: &crate::core::key::KeyPair, jti: &str, now: i64, ttl: i6
     let header =
         serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": format!("{did}#{fragment}") });
     let payload = serde_json::json!({
-        "jti": jti, "iss": did, "sub": did, "iat": now, "exp": now + ttl, "ial": "0",
+        "jti": jti, "iss": did, "sub": did, "iat": now, "exp": now.saturating_add(ttl), "ial": "0",
         "key": { "kty": "OKP", "crv": "Ed25519", "x": b64::url_encode(key.public().as_bytes()) },
         "vc": { "type": ["VerifiableCredential", "AgentIdentity"], "credentialSubject": { "level": "0" } },
     });

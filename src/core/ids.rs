@@ -176,7 +176,10 @@ fn num_in(text: &str, r: std::ops::Range<usize>) -> Option<i64> {
 
 /// Compact duration: `45s`, `4m 12s`, `3h 5m`, `2d 4h`.
 pub fn duration(secs: i64) -> String {
-    let s = secs.unsigned_abs();
+    duration_abs(secs.unsigned_abs())
+}
+
+fn duration_abs(s: u64) -> String {
     match s {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m {}s", s / 60, s % 60),
@@ -186,11 +189,13 @@ pub fn duration(secs: i64) -> String {
 }
 
 /// `in 4m 12s` / `4m 12s ago`.
+/// Total for any pair: the distance is taken in `u64`, where no two `i64`s overflow.
 pub fn relative(target: i64, now: i64) -> String {
+    let gap = target.abs_diff(now);
     if target >= now {
-        format!("in {}", duration(target - now))
+        format!("in {}", duration_abs(gap))
     } else {
-        format!("{} ago", duration(now - target))
+        format!("{} ago", duration_abs(gap))
     }
 }
 

@@ -356,7 +356,7 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
                 "card-keeps-retiring-key",
                 format!(
                     "agent-card.json lists the old public key as retiring until {} ({} days' grace) so partners can move to the new one.",
-                    &ids::rfc3339(i.now + i64::from(i.grace_days) * 86_400)[..10],
+                    &ids::rfc3339(i.now.saturating_add(i64::from(i.grace_days) * 86_400))[..10],
                     i.grace_days
                 ),
             ),
@@ -564,7 +564,8 @@ impl Journal {
             archive: format!("{}-{fp}", archive_stamp(now)),
             old_fingerprint: fp,
             phase: Phase::Started,
-            grace_until: (mode == Mode::Planned).then_some(now + i64::from(grace_days) * 86_400),
+            grace_until: (mode == Mode::Planned)
+                .then_some(now.saturating_add(i64::from(grace_days) * 86_400)),
             old_badge_jti,
             capture_format: capture_format.into(),
             steps: StepId::ALL

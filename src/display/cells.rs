@@ -62,9 +62,10 @@ pub fn short_id(id: &str) -> String {
 }
 
 /// The name a list row shows: the card's name, the variable of an env key, else the id.
+/// One inert line: a card's name is anyone's text.
 pub fn list_name(i: &Identity) -> String {
     match (&i.name, i.source) {
-        (Some(n), _) => n.clone(),
+        (Some(n), _) => crate::core::text::inline(n).into_owned(),
         (None, Source::Env) => i.location.trim_start_matches("env:").to_string(),
         (None, _) => short_id(&i.id),
     }
@@ -120,7 +121,7 @@ pub fn badge_cell(i: &Identity, now: i64) -> BadgeCell {
             let state = badge_state(b, now);
             let left = counts_down(state).then(|| {
                 if b.expires_at > now {
-                    ids::duration(b.expires_at - now)
+                    ids::duration(b.expires_at.saturating_sub(now))
                 } else {
                     "exp".into()
                 }

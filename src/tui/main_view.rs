@@ -438,7 +438,7 @@ pub fn detail_lines(i: &Identity, m: &Model, t: &Theme, width: usize) -> Vec<Lin
         );
     }
     match &m.revealed {
-        Some((id, secret)) if *id == i.id => {
+        Some((id, secret)) if *id == super::target::of(&m.identities, i) => {
             kv(
                 &mut lines,
                 "Private key",

@@ -13,6 +13,7 @@ pub mod main_view;
 pub mod model;
 pub mod paste;
 pub mod screens;
+pub mod target;
 pub mod theme;
 pub mod update;
 pub mod view;
@@ -299,7 +300,7 @@ fn found_and<T>(
     f: impl FnOnce(&crate::store::disk::Found) -> Result<T, String>,
 ) -> Result<T, String> {
     let scan = ctx.scan();
-    let found = app::resolve::resolve(&scan.found, id).map_err(|e| e.to_string())?;
+    let found = app::resolve::resolve_target(&scan.found, id).map_err(|e| e.to_string())?;
     f(found)
 }
 
@@ -519,7 +520,7 @@ impl Runtime {
                     let client = registry_client(&c).ok_or(
                         "no registry configured: set CAPISCIO_SERVER_URL and CAPISCIO_API_KEY",
                     )?;
-                    h.block_on(app::badge::request(&client, f))
+                    h.block_on(app::badge::request(&client, f, c.now))
                         .map(|o| o.expires_at)
                         .map_err(|e| e.to_string())
                 });

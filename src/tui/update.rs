@@ -182,7 +182,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resumable(j) => {
             if let Screen::Rotate(st) = &mut m.screen
-                && st.id == j.identity_id
+                && super::target::id_of(&st.id) == j.identity_id
             {
                 st.resumable = Some(j);
             }
@@ -306,7 +306,7 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 
 fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
     let n = m.visible().len();
-    let id = m.current().map(|i| i.id.clone());
+    let id = m.current().map(|i| super::target::of(&m.identities, i));
     // A key that acts on the highlighted identity says so when there is none.
     if id.is_none()
         && matches!(

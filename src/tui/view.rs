@@ -18,6 +18,29 @@ pub fn draw(f: &mut Frame, m: &Model, t: &Theme) {
 /// Draws a frame and returns where the main screen put its list and details, for
 /// hit-testing clicks; the run loop stores it in the model.
 pub fn frame(f: &mut Frame, m: &Model, t: &Theme) -> Drawn {
+    let drawn = screens_and_panes(f, m, t);
+    inert(f);
+    drawn
+}
+
+/// Untrusted text (card names, registry strings) can carry bidi controls. ratatui keeps
+/// a zero-width one in the cell before it, and the terminal would then reorder the rest
+/// of the line; control characters it drops itself. Whatever drew the text, none is sent.
+fn inert(f: &mut Frame) {
+    use crate::core::text::is_bidi_control;
+    for cell in f.buffer_mut().content.iter_mut() {
+        if cell.symbol().chars().any(is_bidi_control) {
+            let kept: String = cell
+                .symbol()
+                .chars()
+                .filter(|&c| !is_bidi_control(c))
+                .collect();
+            cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+        }
+    }
+}
+
+fn screens_and_panes(f: &mut Frame, m: &Model, t: &Theme) -> Drawn {
     let area = f.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         let msg = format!(

@@ -10,28 +10,64 @@ use crate::core::badge::BadgeState;
 use crate::core::identity::{Identity, Kind, Source};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How many messages the log keeps; older ones are dropped (and counted).
+pub const LOG_KEEP: usize = 1_000;
+
+/// The first wait after an automatic renewal, doubled after each failure up to the cap.
+pub const RENEW_BACKOFF: i64 = 60;
+pub const RENEW_BACKOFF_MAX: i64 = 15 * 60;
+
+/// The last automatic renewal of one identity: when, what badge it saw (its expiry),
+/// and how many failed in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    pub at: i64,
+    pub badge_exp: Option<i64>,
+    pub failures: u32,
+}
+
+impl Attempt {
+    /// When the next attempt may start while the badge stays the one this attempt saw.
+    pub fn retry_at(&self) -> i64 {
+        let wait = (0..self.failures.saturating_sub(1)).fold(RENEW_BACKOFF, |w, _| {
+            w.saturating_mul(2).min(RENEW_BACKOFF_MAX)
+        });
+        self.at.saturating_add(wait)
+    }
+}
+
 /// State that lives for the whole session, whatever screen is open.
 #[derive(Debug, Default)]
 pub struct Session {
-    /// Every message shown this session: (Unix time, text).
+    /// The last [`LOG_KEEP`] messages shown this session: (Unix time, text).
     pub log: Vec<(i64, String)>,
+    /// How many older messages were dropped from the log.
+    pub log_dropped: u64,
     /// The toast last written to the log (so one toast is logged once).
     logged: Option<String>,
     /// Renew expiring badges while the UI is open (opt-in, `a`).
     pub auto_renew: bool,
-    /// Identities whose badge request is in flight.
+    /// Identities (by id) whose badge request is in flight: at most one each.
     pub renewing: BTreeSet<String>,
-    /// The expiry of the badge each renewal got: an older listing is not renewed again.
-    pub renewed: BTreeMap<String, i64>,
-    /// Automatic renewals that failed: not retried until auto-renew is switched on again.
-    pub renew_failed: BTreeSet<String>,
+    /// The last automatic renewal per identity: a badge is not asked for again until it
+    /// changed or the back-off passed, whatever the registry answered.
+    pub attempts: BTreeMap<String, Attempt>,
     pub help_scroll: u16,
 }
 
 impl Session {
     /// Writes a result shown outside the status line (in a dialog) into the log.
     pub fn record(&mut self, now: i64, text: String) {
+        self.push(now, text);
+    }
+
+    fn push(&mut self, now: i64, text: String) {
         self.log.push((now, text));
+        if self.log.len() > LOG_KEEP {
+            let extra = self.log.len() - LOG_KEEP;
+            self.log.drain(..extra);
+            self.log_dropped = self.log_dropped.saturating_add(extra as u64);
+        }
     }
 
     /// Writes the toast into the log when it is new.
@@ -39,7 +75,7 @@ impl Session {
         match toast {
             None => self.logged = None,
             Some(t) if self.logged.as_ref() != Some(t) => {
-                self.log.push((now, t.clone()));
+                self.push(now, t.clone());
                 self.logged = Some(t.clone());
             }
             _ => {}
@@ -67,7 +103,8 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
                 return Vec::new();
             }
             m.session.auto_renew = !m.session.auto_renew;
-            m.session.renew_failed.clear();
+            // Switching it on again is the user asking for a fresh try.
+            m.session.attempts.clear();
             m.toast = Some(if m.session.auto_renew {
                 "Auto-renew on: expiring badges are renewed while the UI is open (a turns it off)"
                     .into()
@@ -101,7 +138,7 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
             m.session.renewing.insert(i.id.clone());
             m.toast = Some(format!("Requesting a badge for {}…", i.label()));
             vec![Effect::RenewBadge {
-                id: i.id.clone(),
+                id: super::super::target::of(&m.identities, &i),
                 auto: false,
             }]
         }
@@ -126,7 +163,9 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
                     "Badges and the registry may still name the current key: re-register and request a badge afterwards (b).".into(),
                 ],
                 verb: format!("roll back {}", i.label()),
-                effect: Effect::Rollback { id: i.id.clone() },
+                effect: Effect::Rollback {
+                    id: super::super::target::of(&m.identities, &i),
+                },
             });
             Vec::new()
         }
@@ -148,7 +187,9 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
                     "The archived private key is kept.".into(),
                 ],
                 verb: format!("end the grace period of {}", i.label()),
-                effect: Effect::EndGrace { id: i.id.clone() },
+                effect: Effect::EndGrace {
+                    id: super::super::target::of(&m.identities, &i),
+                },
             });
             Vec::new()
         }
@@ -159,17 +200,16 @@ pub fn on_action(m: &mut Model, a: Action) -> Vec<Effect> {
 pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::BadgeRenewed { id, auto, result } => {
+            let found = super::super::target::find(&m.identities, &id);
+            let who = found.map_or_else(|| id.clone(), |i| i.label().to_string());
+            let id = found.map_or(id, |i| i.id.clone());
             m.session.renewing.remove(&id);
-            let who = m
-                .identities
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.label().to_string())
-                .unwrap_or_else(|| id.clone());
             let how = if auto { "Auto-renewed" } else { "New badge" };
             match result {
                 Ok(expires_at) => {
-                    m.session.renewed.insert(id, expires_at);
+                    if let Some(a) = m.session.attempts.get_mut(&id) {
+                        a.failures = 0;
+                    }
                     m.toast = Some(format!(
                         "{how} for {who}: expires {}",
                         crate::core::ids::relative(expires_at, m.now)
@@ -177,10 +217,15 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     return vec![Effect::Reload];
                 }
                 Err(e) => {
-                    if auto {
-                        m.session.renew_failed.insert(id);
+                    let mut again = String::new();
+                    if auto && let Some(a) = m.session.attempts.get_mut(&id) {
+                        a.failures = a.failures.saturating_add(1);
+                        again = format!(
+                            " (auto-renew tries again {})",
+                            crate::core::ids::relative(a.retry_at(), m.now)
+                        );
                     }
-                    m.toast = Some(format!("Badge request for {who} failed: {e}"));
+                    m.toast = Some(format!("Badge request for {who} failed: {e}{again}"));
                 }
             }
             Vec::new()
@@ -227,45 +272,59 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// Whether a badge has less than a fifth of its lifetime left (or has run out) and is
-/// not refused for a reason a new badge would not fix.
+/// Whether a badge that verified (valid or expiring at `now`) has less than a fifth of
+/// its lifetime left. Unverified, invalid, revoked or expired badges are not renewed
+/// automatically: their claims were never trusted, and a new badge would not fix them.
 fn wants_renewal(i: &Identity, now: i64) -> bool {
-    let Some(b) = &i.badge else {
-        return false;
-    };
-    let renewable = matches!(
-        b.state,
-        BadgeState::Valid | BadgeState::Expiring | BadgeState::Expired | BadgeState::Unverified
-    );
-    let lifetime = (b.expires_at - b.issued_at).max(1);
-    renewable && (b.expires_at - now).saturating_mul(5) < lifetime
+    i.badge
+        .as_ref()
+        .is_some_and(|b| crate::display::badge_state(b, now) == BadgeState::Expiring)
 }
 
 /// On every tick with auto-renew on: renew each expiring badge that no request is
-/// already renewing (and that a renewal has not replaced already).
+/// already renewing and that no attempt has tried since it last changed (unless the
+/// back-off has passed).
 pub fn on_tick(m: &mut Model) -> Vec<Effect> {
     if !m.session.auto_renew {
         return Vec::new();
     }
     let now = m.now;
-    let due: Vec<String> = m
-        .identities
+    let ids = &m.identities;
+    let due: Vec<(String, String, Option<i64>)> = ids
         .iter()
         .filter(|i| i.source == Source::Disk && i.kind == Kind::Agent && wants_renewal(i, now))
         .filter(|i| {
+            let exp = i.badge.as_ref().map(|b| b.expires_at);
             !m.session.renewing.contains(&i.id)
-                && !m.session.renew_failed.contains(&i.id)
                 && m.session
-                    .renewed
+                    .attempts
                     .get(&i.id)
-                    .is_none_or(|&exp| i.badge.as_ref().is_some_and(|b| b.expires_at >= exp))
+                    .is_none_or(|a| a.badge_exp != exp || now >= a.retry_at())
         })
-        .map(|i| i.id.clone())
+        .map(|i| {
+            (
+                i.id.clone(),
+                super::super::target::of(ids, i),
+                i.badge.as_ref().map(|b| b.expires_at),
+            )
+        })
         .collect();
     due.into_iter()
-        .map(|id| {
+        .map(|(id, target, badge_exp)| {
             m.session.renewing.insert(id.clone());
-            Effect::RenewBadge { id, auto: true }
+            let failures = m.session.attempts.get(&id).map_or(0, |a| a.failures);
+            m.session.attempts.insert(
+                id,
+                Attempt {
+                    at: now,
+                    badge_exp,
+                    failures,
+                },
+            );
+            Effect::RenewBadge {
+                id: target,
+                auto: true,
+            }
         })
         .collect()
 }

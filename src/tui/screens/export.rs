@@ -54,10 +54,7 @@ impl ExportState {
 
 /// Opens the picker on `id` at the first format (the env line of the identity's SDK).
 pub fn open(m: &mut Model, id: String) -> Vec<Effect> {
-    let label = m
-        .identities
-        .iter()
-        .find(|i| i.id == id)
+    let label = super::super::target::find(&m.identities, &id)
         .map(|i| i.label().to_string())
         .unwrap_or_else(|| id.clone());
     m.screen = Screen::Export(ExportState::new(&id, &label));

@@ -56,6 +56,16 @@ pub fn draw(f: &mut Frame, area: Rect, st: &LogState, m: &Model, t: &Theme) {
     const STAMP: usize = 10;
     let cols = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
+    if m.session.log_dropped > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                " … {} older message(s) dropped: the log keeps the last {}",
+                m.session.log_dropped,
+                super::actions::LOG_KEEP
+            ),
+            t.dim(),
+        )));
+    }
     // The row where each message ends, so `back` (in messages) becomes a row offset.
     let mut ends: Vec<usize> = Vec::new();
     for (at, text) in &m.session.log {

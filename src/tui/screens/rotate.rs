@@ -87,7 +87,7 @@ impl RotateState {
 
 /// Opens the wizard on `id` (which must be listed).
 pub fn open(m: &mut Model, id: String) -> Vec<Effect> {
-    let Some(i) = m.identities.iter().find(|i| i.id == id) else {
+    let Some(i) = super::super::target::find(&m.identities, &id) else {
         return Vec::new();
     };
     let mut accept = vec![i.id.clone()];
@@ -105,7 +105,7 @@ pub fn open(m: &mut Model, id: String) -> Vec<Effect> {
             accept.push(name.clone());
         }
     }
-    let st = RotateState::new(&i.id, i.label(), i.kind, accept);
+    let st = RotateState::new(&id, i.label(), i.kind, accept);
     m.screen = Screen::Rotate(Box::new(st));
     vec![Effect::PlanRotation {
         id,
