@@ -437,7 +437,10 @@ fn svg(m: &Model, w: u16, h: u16) -> String {
             let fg = hex(cell.fg, "#d7dae0");
             let (px, py) = (8.0 + f64::from(x) * cw, 8.0 + f64::from(y) * ch);
             if reversed {
-                out.push_str(&format!("<rect x=\"{px:.1}\" y=\"{py:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{fg}\"/>"));
+                // A little wider than a cell, so neighbours overlap instead of leaving
+                // hairline gaps in a highlighted row.
+                let w = cw + 0.6;
+                out.push_str(&format!("<rect x=\"{px:.1}\" y=\"{py:.1}\" width=\"{w:.1}\" height=\"{ch:.1}\" fill=\"{fg}\"/>"));
             }
             if sym.trim().is_empty() {
                 continue;
