@@ -385,6 +385,48 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
     out
 }
 
+/// A recorded push target, as the impact needs it (non-secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFact {
+    /// The target as `core::target` prints it.
+    pub target: String,
+    /// The fingerprint last pushed there.
+    pub fingerprint: String,
+    pub pushed_at: i64,
+}
+
+pub const TARGET_HOLDS_OLD: &str = "target-holds-old-key";
+
+/// One consequence per recorded target: after the swap each still holds what was last
+/// pushed there, and a deployment restarting from it comes up with that key.
+pub fn target_consequences(
+    id: &str,
+    targets: &[TargetFact],
+    old_fingerprint: &str,
+    now: i64,
+) -> Vec<Consequence> {
+    targets
+        .iter()
+        .map(|t| {
+            let which = if t.fingerprint == old_fingerprint {
+                "the old key"
+            } else {
+                "an older key"
+            };
+            c(
+                Impact::Warning,
+                TARGET_HOLDS_OLD,
+                format!(
+                    "{} will still hold {which} ({}, pushed {}): a deployment that restarts from it runs with that key. Push the new key with `rotate {id} --push` (or `push {id}` afterwards).",
+                    t.target,
+                    t.fingerprint,
+                    ids::relative(t.pushed_at, now)
+                ),
+            )
+        })
+        .collect()
+}
+
 fn short(s: &str) -> String {
     let head: String = s.chars().take(8).collect();
     if s.chars().count() > 8 {
@@ -535,6 +577,10 @@ pub struct Journal {
     /// (an MCP server the registry created under a new id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
+    /// The identity's recorded push targets when the walkthrough last looked: with any,
+    /// capturing means pushing the new key to them and verifying means reading them back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_targets: Vec<String>,
 }
 
 impl Journal {
@@ -580,6 +626,7 @@ impl Journal {
             op: Op::Rotate,
             manifest: Vec::new(),
             registry_id: None,
+            push_targets: Vec::new(),
         }
     }
 
@@ -594,6 +641,17 @@ impl Journal {
         if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {
             s.state = state;
             s.at = Some(now);
+        }
+    }
+
+    /// A step's title for this rotation: with recorded targets, capture and verify name them.
+    pub fn title(&self, id: StepId) -> String {
+        let n = self.push_targets.len();
+        let targets = if n == 1 { "target" } else { "targets" };
+        match id {
+            StepId::Capture if n > 0 => format!("Push the new key to its {n} {targets}"),
+            StepId::Verify if n > 0 => format!("{}; its {n} {targets} current", id.title()),
+            _ => id.title().to_string(),
         }
     }
 
