@@ -321,3 +321,56 @@ fn new_agent_moves_the_recorded_targets_with_the_identity() {
     assert_eq!(step(&j, "capture")["state"], "done", "{j:#}");
     assert_eq!(deployed_state(&h, &rec, &new_id), ("current".into(), true));
 }
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it or set CAPISCIO_TUI_TEST_TUI=1"
+)]
+fn on_a_terminal_the_capture_step_asks_whether_to_push() {
+    if !support::Tmux::available() {
+        return;
+    }
+    let (h, rec) = setup();
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let cmd = |extra: &str| {
+        format!(
+            "env -i HOME={dir} PATH={path} TERM=xterm-256color {bin} --offline rotate {A}{extra}; echo \"exit=$?\"; sleep 30",
+            dir = h.path().display(),
+            path = rec.path(&[])
+        )
+    };
+    // Declining: rotated, nothing pushed, the capture step still open.
+    let t = support::Tmux::start("rot-push-no", 160, 40, &cmd(""));
+    t.wait_for("Type the identity id", 10);
+    t.type_text(A);
+    t.send(&["Enter"]);
+    t.wait_for("Push the new key to its 1 target now? [y/N]", 20);
+    assert_eq!(writes(&rec), 1, "pushed before the answer");
+    t.type_text("n");
+    t.send(&["Enter"]);
+    let screen = t.wait_for("exit=", 20);
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert_eq!(writes(&rec), 1, "pushed after a no");
+    assert_eq!(deployed_state(&h, &rec, A), ("previous".into(), false));
+    drop(t);
+    // `--yes` on a terminal does not ask and does not push.
+    let t = support::Tmux::start("rot-push-yes-flag", 160, 40, &cmd(" --yes"));
+    let screen = t.wait_for("exit=", 20);
+    assert!(!screen.contains("[y/N]"), "{screen}");
+    assert_eq!(writes(&rec), 1, "--yes pushed");
+    drop(t);
+    // Accepting pushes and settles the capture step.
+    let t = support::Tmux::start("rot-push-y", 160, 40, &cmd(""));
+    t.wait_for("Type the identity id", 10);
+    t.type_text(A);
+    t.send(&["Enter"]);
+    t.wait_for("[y/N]", 20);
+    t.type_text("y");
+    t.send(&["Enter"]);
+    let screen = t.wait_for("exit=", 20);
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(screen.contains("✔ pushed"), "{screen}");
+    assert_eq!(writes(&rec), 2);
+    assert_eq!(deployed_state(&h, &rec, A), ("current".into(), true));
+}
