@@ -374,3 +374,28 @@ fn on_a_terminal_the_capture_step_asks_whether_to_push() {
     assert_eq!(writes(&rec), 2);
     assert_eq!(deployed_state(&h, &rec, A), ("current".into(), true));
 }
+
+#[test]
+fn rotate_push_never_overwrites_a_key_this_identity_never_had_off_a_terminal() {
+    let (h, rec) = setup();
+    let out = run(&h, &rec, &["--offline", "rotate", A, "--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Someone stored another identity's key there meanwhile.
+    h.generate_agent("other-agent", "other");
+    let (foreign, _) = support::push::value_and_needles(&h, "other-agent", false);
+    let stored = rec.dir.path().join("state").join("rot-s1");
+    std::fs::write(&stored, &foreign).unwrap();
+    assert_eq!(deployed_state(&h, &rec, A).0, "foreign");
+    let before = writes(&rec);
+    let out = run(
+        &h,
+        &rec,
+        &["--offline", "rotate", A, "--resume", "--push"],
+        &[],
+    );
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("not overwritten"), "{text}");
+    assert_eq!(writes(&rec), before, "overwrote a foreign key");
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), foreign);
+}

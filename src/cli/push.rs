@@ -100,7 +100,7 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
         print(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p)?;
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, None)?;
     if a.json {
         print(&json(&outcomes)?)?;
     } else {
@@ -123,6 +123,7 @@ fn write_all(
     list: &[Target],
     backends: &[Box<dyn crate::push::Backend>],
     p: &ap::Prepared,
+    ours: Option<&[String]>,
 ) -> Result<(Vec<Outcome>, usize)> {
     let id = &p.identity.id;
     let timeout = Duration::from_secs(a.timeout);
@@ -162,7 +163,15 @@ fn write_all(
                     Existing::Present => "it exists (its value cannot be read back)".to_string(),
                     _ => "it exists and holds something else".to_string(),
                 };
+                // `rotate --push`: a recorded target holding one of this identity's
+                // earlier keys, or a write-only one, is replaced without asking.
+                let replaceable = ours.is_some_and(|fps| match &other {
+                    Existing::Other(Some(fp)) => fps.contains(fp),
+                    Existing::Present => true,
+                    _ => false,
+                });
                 if a.yes
+                    || replaceable
                     || (interactive
                         && ask_yes(&format!("{t}: {what}. Overwrite it with {id}'s key?")))
                 {
@@ -247,8 +256,9 @@ fn render_outcomes(outcomes: &[Outcome], failed: usize, id: &str, fingerprint: &
     out
 }
 
-/// `rotate --push`: the new key to every recorded target of `query`. They hold this
-/// identity's previous key, which the rotation replaces, so there is no overwrite prompt.
+/// `rotate --push`: the new key to every recorded target of `query`. A target holding one
+/// of this identity's archived keys (what a rotation leaves there) is replaced without a
+/// prompt; one holding anything else is asked about on a terminal, and fails off one.
 /// The rendered outcomes and whether every target holds the new key.
 pub fn push_recorded(ctx: &Context, query: &str) -> Result<(String, bool)> {
     let scan = ctx.scan();
@@ -263,12 +273,20 @@ pub fn push_recorded(ctx: &Context, query: &str) -> Result<(String, bool)> {
         id: query.to_string(),
         to: Vec::new(),
         dry_run: false,
-        yes: true,
+        yes: false,
         forget: None,
         timeout: 60,
         json: false,
     };
-    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p)?;
+    let ours: Vec<String> = found
+        .dir
+        .as_deref()
+        .map(|d| crate::store::rotate::list_archive(d, found.identity.kind))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.meta.map(|m| m.fingerprint))
+        .collect();
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, Some(&ours))?;
     Ok((
         render_outcomes(&outcomes, failed, &p.identity.id, &p.meta.fingerprint),
         failed == 0,
