@@ -240,7 +240,6 @@ pub async fn plan(
         &found.identity.id,
         &target_facts(ctx, found.identity.kind, &found.identity.id),
         &old.public().fingerprint(),
-        ctx.now,
     ));
     Ok(Plan {
         id: found.identity.id.clone(),

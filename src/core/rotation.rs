@@ -403,7 +403,6 @@ pub fn target_consequences(
     id: &str,
     targets: &[TargetFact],
     old_fingerprint: &str,
-    now: i64,
 ) -> Vec<Consequence> {
     targets
         .iter()
@@ -420,7 +419,7 @@ pub fn target_consequences(
                     "{} will still hold {which} ({}, pushed {}): a deployment that restarts from it runs with that key. Push the new key with `rotate {id} --push` (or `push {id}` afterwards).",
                     t.target,
                     t.fingerprint,
-                    ids::relative(t.pushed_at, now)
+                    ids::rfc3339(t.pushed_at)
                 ),
             )
         })
@@ -650,7 +649,9 @@ impl Journal {
         let targets = if n == 1 { "target" } else { "targets" };
         match id {
             StepId::Capture if n > 0 => format!("Push the new key to its {n} {targets}"),
-            StepId::Verify if n > 0 => format!("{}; its {n} {targets} current", id.title()),
+            StepId::Verify if n > 0 => {
+                format!("Verify: new key DID, valid badge, {n} {targets} current")
+            }
             _ => id.title().to_string(),
         }
     }
@@ -914,6 +915,53 @@ mod tests {
         assert!(
             out.iter()
                 .any(|c| c.code == "card-keeps-retiring-key" && c.message.contains("1970-01-08"))
+        );
+    }
+
+    #[test]
+    fn recorded_targets_are_warnings_and_name_the_push_steps() {
+        let t = |target: &str, fp: &str| TargetFact {
+            target: target.into(),
+            fingerprint: fp.into(),
+            pushed_at: 0,
+        };
+        let out = target_consequences("a1", &[t("aws-sm:x", "old"), t("gh:o/r#K", "older")], "old");
+        assert_eq!(out.len(), 2);
+        assert!(
+            out.iter()
+                .all(|c| c.severity == Impact::Warning && c.code == TARGET_HOLDS_OLD)
+        );
+        assert!(out[0].message.starts_with(
+            "aws-sm:x will still hold the old key (old, pushed 1970-01-01T00:00:00Z)"
+        ));
+        assert!(out[1].message.contains("an older key (older"));
+        let key = KeyPair::from_seed(&[3; 32]);
+        let mut j = Journal::new(
+            "a1",
+            Kind::Agent,
+            "/x",
+            Mode::Planned,
+            0,
+            key.public(),
+            7,
+            None,
+            "env",
+        );
+        assert_eq!(j.title(StepId::Capture), StepId::Capture.title());
+        j.push_targets = vec!["aws-sm:x".into(), "gh:o/r#K".into()];
+        assert_eq!(
+            j.title(StepId::Capture),
+            "Push the new key to its 2 targets"
+        );
+        assert!(j.title(StepId::Verify).ends_with("2 targets current"));
+        // Journals written before push targets existed still read.
+        let mut v = serde_json::to_value(&j).unwrap();
+        v.as_object_mut().unwrap().remove("push_targets");
+        assert!(
+            serde_json::from_value::<Journal>(v)
+                .unwrap()
+                .push_targets
+                .is_empty()
         );
     }
 
