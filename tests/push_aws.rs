@@ -298,3 +298,66 @@ fn push_to_secrets_manager_and_ssm_rotate_see_previous_push_again_see_current() 
     );
     t.rec.assert_key_never_in_argv_or_env(&needles);
 }
+
+#[test]
+#[cfg_attr(
+    not(capiscio_test_backends),
+    ignore = "needs moto and the aws CLI: set CAPISCIO_TUI_TEST_BACKENDS=1 (see .ci/run)"
+)]
+fn rotate_push_updates_secrets_manager_and_ssm() {
+    if !enabled() {
+        return;
+    }
+    let t = Aws::start();
+    let targets = ["aws-sm:capiscio/rot-a1", "aws-ssm:/capiscio/rot-a1"];
+    let out = t.run(&["push", "a1", "--to", targets[0], "--to", targets[1]]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    // The impact names both targets; --yes alone leaves them on the old key.
+    let out = t.run(&["rotate", "a1", "--dry-run"]);
+    let plan = stdout(&out);
+    for target in targets {
+        assert!(
+            plan.lines()
+                .any(|l| l.contains(target) && l.contains("will still hold the old key")),
+            "{plan}"
+        );
+    }
+    let out = t.run(&["rotate", "a1", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, rows) = t.deployed("a1");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        states(&rows),
+        targets.map(|x| format!("{x} previous")).to_vec()
+    );
+    // --resume --push replaces both (they hold this identity's archived key: no prompt).
+    let out = t.run(&["rotate", "a1", "--resume", "--push", "--json"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let capture = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "capture")
+        .unwrap();
+    assert_eq!(capture["state"], "done", "{j:#}");
+    let (code, rows) = t.deployed("a1");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        states(&rows),
+        targets.map(|x| format!("{x} current")).to_vec()
+    );
+    let (jwk, needles) = value_and_needles(&t.home, "a1", false);
+    let stored = t.aws(&[
+        "secretsmanager",
+        "get-secret-value",
+        "--secret-id",
+        "capiscio/rot-a1",
+        "--query",
+        "SecretString",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(stored.trim_end(), jwk);
+    t.rec.assert_key_never_in_argv_or_env(&needles);
+}

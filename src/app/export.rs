@@ -45,7 +45,7 @@ pub fn export(
 /// of a rotation that put this key in place is done.
 pub fn note_captured(ctx: &Context, found: &crate::store::disk::Found) {
     if let Some(public) = found.public.as_ref() {
-        crate::app::rotate::note_capture(found, public, ctx.now);
+        crate::app::rotate::note_capture(&ctx.home, found, public, ctx.now);
     }
 }
 

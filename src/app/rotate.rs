@@ -42,6 +42,9 @@ pub struct Plan {
     pub file_hits: Vec<FileHit>,
 }
 
+/// Each CLI call of the verify step's `deployed`, like `deployed`'s default.
+const DEPLOYED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How long a short operation waits for another process's lock on the same identity.
 pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -232,6 +235,12 @@ pub async fn plan(
         archive_dir: format!("{}/archive/{archive}", dir.display()),
         now: ctx.now,
     });
+    let mut consequences = consequences;
+    consequences.extend(rotation::target_consequences(
+        &found.identity.id,
+        &target_facts(ctx, found.identity.kind, &found.identity.id),
+        &old.public().fingerprint(),
+    ));
     Ok(Plan {
         id: found.identity.id.clone(),
         kind: found.identity.kind,
@@ -240,6 +249,20 @@ pub async fn plan(
         consequences,
         file_hits,
     })
+}
+
+/// The identity's recorded push targets (none when the record is unreadable: the plan
+/// and the walkthrough then say nothing about targets rather than fail).
+fn target_facts(ctx: &Context, kind: Kind, id: &str) -> Vec<rotation::TargetFact> {
+    crate::store::targets::load(&ctx.home, kind, id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| rotation::TargetFact {
+            target: r.target.to_string(),
+            fingerprint: r.fingerprint,
+            pushed_at: r.pushed_at,
+        })
+        .collect()
 }
 
 /// The files of the new layout for `new`, derived from what the directory holds now.
@@ -685,7 +708,7 @@ async fn continue_steps(
     };
     if let (Some(c), None) = (client, &offline_reason) {
         if !j.step(StepId::Register).is_settled() {
-            let state = register_new_key(c, &paths, j, &new, new_agent).await;
+            let state = register_new_key(c, &ctx.home, &paths, j, &new, new_agent).await;
             j.set(StepId::Register, state, now);
             // `--new-agent` may have moved the identity: follow it.
             paths = Paths::for_dir(Path::new(&j.dir));
@@ -735,7 +758,27 @@ async fn continue_steps(
             }
         }
     }
-    if !j.step(StepId::Capture).is_settled() {
+    let facts = target_facts(ctx, j.kind, &j.identity_id);
+    j.push_targets = facts.iter().map(|t| t.target.clone()).collect();
+    if !facts.is_empty() {
+        let stale: Vec<&str> = facts
+            .iter()
+            .filter(|t| j.new_fingerprint.as_deref() != Some(t.fingerprint.as_str()))
+            .map(|t| t.target.as_str())
+            .collect();
+        let state = if stale.is_empty() {
+            StepState::Done
+        } else {
+            StepState::Pending(Some(format!(
+                "not pushed yet to {}: `capiscio-tui rotate {1} --resume --push` (or `capiscio-tui push {1}`)",
+                stale.join(", "),
+                j.identity_id
+            )))
+        };
+        if *j.step(StepId::Capture) != state {
+            j.set(StepId::Capture, state, now);
+        }
+    } else if !j.step(StepId::Capture).is_settled() {
         j.set(
             StepId::Capture,
             StepState::Pending(Some(format!(
@@ -753,6 +796,7 @@ async fn continue_steps(
 
 async fn register_new_key(
     c: &RegistryClient,
+    home: &Path,
     paths: &Paths,
     j: &mut Journal,
     new: &KeyPair,
@@ -780,7 +824,7 @@ async fn register_new_key(
     match outcome {
         Ok(WriteOutcome::Done(_)) => StepState::Done,
         Ok(WriteOutcome::AlreadySet(_)) if j.kind == Kind::Agent && new_agent => {
-            match move_to_new_agent(c, paths, j, new).await {
+            match move_to_new_agent(c, home, paths, j, new).await {
                 Ok(()) => StepState::Done,
                 Err(e) => StepState::Failed(e),
             }
@@ -816,6 +860,7 @@ async fn register_new_key(
 /// `--new-agent`: a new agent record for the new key; the identity moves to its id.
 async fn move_to_new_agent(
     c: &RegistryClient,
+    home: &Path,
     paths: &Paths,
     j: &mut Journal,
     new: &KeyPair,
@@ -871,6 +916,17 @@ async fn move_to_new_agent(
     ));
     rs::write_journal(&new_paths, j).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&paths.journal);
+    // The recorded push targets belong to the identity, not to its old id.
+    match crate::store::targets::move_records(home, j.kind, &old_id, &new_id) {
+        Ok(0) => {}
+        Ok(n) => j.notes.push(format!(
+            "moved {n} recorded push target(s) from {old_id} to {new_id}"
+        )),
+        Err(e) => j.notes.push(format!(
+            "could not move the recorded push targets of {old_id} to {new_id}: {e}"
+        )),
+    }
+    rs::write_journal(&new_paths, j).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -888,6 +944,19 @@ async fn verify_step(ctx: &Context, j: &Journal, client: Option<&RegistryClient>
     };
     if found.identity.key_did != j.new_did {
         return StepState::Failed("the identity does not hold the new key".into());
+    }
+    if !j.push_targets.is_empty() {
+        match crate::app::push::deployed(ctx, &[&found], DEPLOYED_TIMEOUT) {
+            Ok(rows) if rows.iter().any(|r| r.fails()) => {
+                let states: Vec<String> = rows
+                    .iter()
+                    .map(|r| format!("{} {}", r.target, r.state.as_str()))
+                    .collect();
+                return StepState::Pending(Some(format!("deployed: {}", states.join(", "))));
+            }
+            Ok(_) => {}
+            Err(e) => return StepState::Pending(Some(format!("deployed: {e}"))),
+        }
     }
     let Some(c) = client else {
         return StepState::Pending(Some(
@@ -1097,7 +1166,9 @@ pub fn rollback(ctx: &Context, found: &Found) -> Result<Rollback, AppError> {
 }
 
 /// Marks the capture step done when the exported key is the one a rotation put in place.
-pub fn note_capture(found: &Found, exported: &crate::core::key::PublicKey, now: i64) {
+/// With recorded push targets, capturing means pushing to all of them: it is done only
+/// when every record holds the new key.
+pub fn note_capture(home: &Path, found: &Found, exported: &crate::core::key::PublicKey, now: i64) {
     if found.identity.source != Source::Disk {
         return;
     }
@@ -1109,6 +1180,10 @@ pub fn note_capture(found: &Found, exported: &crate::core::key::PublicKey, now: 
         && j.phase == Phase::Done
         && j.new_fingerprint.as_deref() == Some(exported.fingerprint().as_str())
         && !j.step(StepId::Capture).is_settled()
+        && crate::store::targets::load(home, found.identity.kind, &found.identity.id)
+            .unwrap_or_default()
+            .iter()
+            .all(|r| r.fingerprint == exported.fingerprint())
     {
         j.set(StepId::Capture, StepState::Done, now);
         let _ = rs::write_journal(&paths, &j);

@@ -232,6 +232,10 @@ pub struct RotateArgs {
     /// Finish an interrupted rotation, or continue the walkthrough
     #[arg(long, conflicts_with = "rollback")]
     pub resume: bool,
+    /// After the swap, push the new key to every recorded push target (with --resume:
+    /// when the capture step is still open). Without it, `--yes` never pushes.
+    #[arg(long, conflicts_with_all = ["dry_run", "rollback", "end_grace"])]
+    pub push: bool,
     /// Restore the newest archived key
     #[arg(long)]
     pub rollback: bool,

@@ -100,10 +100,36 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
         print(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, None)?;
+    if a.json {
+        print(&json(&outcomes)?)?;
+    } else {
+        let out = render_outcomes(&outcomes, failed, &id, &p.meta.fingerprint);
+        print(&out)?;
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Probes, asks (on a terminal), writes and records: each target's outcome and how many
+/// failed. Only successes are recorded.
+fn write_all(
+    ctx: &Context,
+    scan: &crate::store::scan::Scan,
+    a: &PushArgs,
+    list: &[Target],
+    backends: &[Box<dyn crate::push::Backend>],
+    p: &ap::Prepared,
+    ours: Option<&[String]>,
+) -> Result<(Vec<Outcome>, usize)> {
+    let id = &p.identity.id;
     let timeout = Duration::from_secs(a.timeout);
     let idx: Vec<usize> = (0..list.len()).collect();
     let probes = ap::parallel(&idx, ap::PARALLEL, |&i| {
-        ap::probe(backends[i].as_ref(), &p, timeout)
+        ap::probe(backends[i].as_ref(), p, timeout)
     });
     // Decide, asking on a terminal: prompts are one at a time, the writes in parallel.
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -137,7 +163,15 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
                     Existing::Present => "it exists (its value cannot be read back)".to_string(),
                     _ => "it exists and holds something else".to_string(),
                 };
+                // `rotate --push`: a recorded target holding one of this identity's
+                // earlier keys, or a write-only one, is replaced without asking.
+                let replaceable = ours.is_some_and(|fps| match &other {
+                    Existing::Other(Some(fp)) => fps.contains(fp),
+                    Existing::Present => true,
+                    _ => false,
+                });
                 if a.yes
+                    || replaceable
                     || (interactive
                         && ask_yes(&format!("{t}: {what}. Overwrite it with {id}'s key?")))
                 {
@@ -160,7 +194,7 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
         }
     }
     let written = ap::parallel(&writes, ap::PARALLEL, |&(i, exists)| {
-        ap::write(backends[i].as_ref(), &p, exists, timeout)
+        ap::write(backends[i].as_ref(), p, exists, timeout)
     });
     for ((i, _), r) in writes.iter().zip(written) {
         outcomes[*i] = Some(match r {
@@ -184,47 +218,79 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
         if o.outcome == "failed" {
             failed += 1;
         } else {
-            ap::record_success(ctx, &scan, &a.id, &p, &o.target)?;
+            ap::record_success(ctx, scan, &a.id, p, &o.target)?;
         }
     }
-    if a.json {
-        print(&json(&outcomes)?)?;
-    } else {
-        let mut out = String::new();
-        for o in &outcomes {
-            let glyph = match o.outcome {
-                "pushed" => "✔",
-                "unchanged" => "=",
-                _ => "✖",
-            };
-            out.push_str(&format!("{glyph} {:<9} {}", o.outcome, o.target));
-            if let Some(m) = &o.message {
-                out.push_str(&format!(" — {m}"));
-            }
-            out.push('\n');
-            for w in &o.warnings {
-                out.push_str(&format!("  warning: {w}\n"));
-            }
+    Ok((outcomes, failed))
+}
+
+fn render_outcomes(outcomes: &[Outcome], failed: usize, id: &str, fingerprint: &str) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let glyph = match o.outcome {
+            "pushed" => "✔",
+            "unchanged" => "=",
+            _ => "✖",
+        };
+        out.push_str(&format!("{glyph} {:<9} {}", o.outcome, o.target));
+        if let Some(m) = &o.message {
+            out.push_str(&format!(" — {m}"));
         }
-        out.push_str(&format!(
-            "{} of {} target(s) hold {}'s current key ({}){}\n",
-            outcomes.len() - failed,
-            outcomes.len(),
-            id,
-            p.meta.fingerprint,
-            if failed > 0 {
-                "; failed targets were not recorded"
-            } else {
-                ""
-            }
-        ));
-        print(&out)?;
+        out.push('\n');
+        for w in &o.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
     }
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    out.push_str(&format!(
+        "{} of {} target(s) hold {}'s current key ({}){}\n",
+        outcomes.len() - failed,
+        outcomes.len(),
+        id,
+        fingerprint,
+        if failed > 0 {
+            "; failed targets were not recorded"
+        } else {
+            ""
+        }
+    ));
+    out
+}
+
+/// `rotate --push`: the new key to every recorded target of `query`. A target holding one
+/// of this identity's archived keys (what a rotation leaves there) is replaced without a
+/// prompt; one holding anything else is asked about on a terminal, and fails off one.
+/// The rendered outcomes and whether every target holds the new key.
+pub fn push_recorded(ctx: &Context, query: &str) -> Result<(String, bool)> {
+    let scan = ctx.scan();
+    let found = app::resolve::resolve(&scan.found, query)?;
+    let list: Vec<Target> = targets::load(&ctx.home, found.identity.kind, &found.identity.id)?
+        .into_iter()
+        .map(|r| r.target)
+        .collect();
+    let p = ap::prepare(ctx, &scan, query)?;
+    let backends: Vec<_> = list.iter().map(crate::push::backend).collect();
+    let a = PushArgs {
+        id: query.to_string(),
+        to: Vec::new(),
+        dry_run: false,
+        yes: false,
+        forget: None,
+        timeout: 60,
+        json: false,
+    };
+    let ours: Vec<String> = found
+        .dir
+        .as_deref()
+        .map(|d| crate::store::rotate::list_archive(d, found.identity.kind))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.meta.map(|m| m.fingerprint))
+        .collect();
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, Some(&ours))?;
+    Ok((
+        render_outcomes(&outcomes, failed, &p.identity.id, &p.meta.fingerprint),
+        failed == 0,
+    ))
 }
 
 pub fn deployed(ctx: &Context, a: DeployedArgs) -> Result<ExitCode> {

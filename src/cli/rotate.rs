@@ -75,14 +75,22 @@ pub fn render_journal(j: &Journal) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "  {glyph} {:<55} {}{why}\n",
-            s.id.title(),
+            j.title(s.id),
             s.state.label()
         ));
     }
     for n in &j.notes {
         out.push_str(&format!("  note: {n}\n"));
     }
+    let open = j.steps.iter().filter(|s| !s.state.is_settled()).count();
     match j.next() {
+        Some(StepId::Capture) if !j.push_targets.is_empty() && open <= 2 => {
+            out.push_str(&format!(
+                "Next: push the new key to its {} target(s) (`capiscio-tui rotate {} --resume --push`).\n",
+                j.push_targets.len(),
+                j.identity_id
+            ))
+        }
         Some(StepId::Capture) if j.steps.iter().filter(|s| !s.state.is_settled()).count() == 1 => {
             out.push_str(&format!(
                 "Next: capture the new key (`capiscio-tui export {} --format {}`).\n",
@@ -153,12 +161,8 @@ pub fn run(ctx: &Context, a: RotateArgs) -> Result<ExitCode> {
     let client = client(ctx);
     if a.resume {
         let j = runtime()?.block_on(r::resume(ctx, found, client.as_ref(), a.new_agent))?;
-        print(&if a.json {
-            json(&j)?
-        } else {
-            render_journal(&j)
-        })?;
-        return Ok(ExitCode::SUCCESS);
+        let (j, pushed) = maybe_push(ctx, &a, j, client.as_ref())?;
+        return finish(&a, &j, pushed);
     }
     let opts = Options {
         mode: a.mode,
@@ -181,12 +185,61 @@ pub fn run(ctx: &Context, a: RotateArgs) -> Result<ExitCode> {
     }
     confirm(&found.identity.id, a.mode, a.yes)?;
     let j = runtime()?.block_on(r::execute(ctx, found, &opts, client.as_ref()))?;
-    print(&if a.json {
-        json(&j)?
+    let (j, pushed) = maybe_push(ctx, &a, j, client.as_ref())?;
+    finish(&a, &j, pushed)
+}
+
+fn finish(a: &RotateArgs, j: &Journal, pushed: Option<bool>) -> Result<ExitCode> {
+    print(&if a.json { json(j)? } else { render_journal(j) })?;
+    Ok(if pushed == Some(false) {
+        ExitCode::FAILURE
     } else {
-        render_journal(&j)
-    })?;
-    Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
+    })
+}
+
+/// The capture step with recorded targets: pushing is its own decision — `--push`, or a
+/// yes on a terminal without `--yes`; `--yes` alone never pushes. After a push the
+/// walkthrough runs again so capture and verify reflect what the targets now hold.
+/// `Some(all succeeded)` when it pushed.
+fn maybe_push(
+    ctx: &Context,
+    a: &RotateArgs,
+    j: Journal,
+    client: Option<&crate::registry::client::RegistryClient>,
+) -> Result<(Journal, Option<bool>)> {
+    let n = j.push_targets.len();
+    if n == 0
+        || j.step(StepId::Capture).is_settled()
+        || j.phase != crate::core::rotation::Phase::Done
+    {
+        return Ok((j, None));
+    }
+    let interactive = !a.yes && !a.json && std::io::stdin().is_terminal();
+    let go = a.push
+        || (interactive
+            && matches!(
+                ask(&format!(
+                    "Push the new key to its {n} target{} now? [y/N] ",
+                    if n == 1 { "" } else { "s" }
+                ))?
+                .as_str(),
+                "y" | "Y" | "yes"
+            ));
+    if !go {
+        return Ok((j, None));
+    }
+    let (text, ok) = super::push::push_recorded(ctx, &j.identity_id)?;
+    if a.json {
+        eprint!("{text}");
+    } else {
+        print(&text)?;
+    }
+    // `--new-agent` may have moved the identity: look it up by the journal's id.
+    let scan = ctx.scan();
+    let found = app::resolve::resolve(&scan.found, &j.identity_id)?;
+    let j = runtime()?.block_on(r::resume(ctx, found, client, false))?;
+    Ok((j, Some(ok)))
 }
 
 pub fn archive(ctx: &Context, command: ArchiveCommand) -> Result<ExitCode> {

@@ -385,6 +385,47 @@ pub fn analyze(i: &ImpactInput) -> Vec<Consequence> {
     out
 }
 
+/// A recorded push target, as the impact needs it (non-secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFact {
+    /// The target as `core::target` prints it.
+    pub target: String,
+    /// The fingerprint last pushed there.
+    pub fingerprint: String,
+    pub pushed_at: i64,
+}
+
+pub const TARGET_HOLDS_OLD: &str = "target-holds-old-key";
+
+/// One consequence per recorded target: after the swap each still holds what was last
+/// pushed there, and a deployment restarting from it comes up with that key.
+pub fn target_consequences(
+    id: &str,
+    targets: &[TargetFact],
+    old_fingerprint: &str,
+) -> Vec<Consequence> {
+    targets
+        .iter()
+        .map(|t| {
+            let which = if t.fingerprint == old_fingerprint {
+                "the old key"
+            } else {
+                "an older key"
+            };
+            c(
+                Impact::Warning,
+                TARGET_HOLDS_OLD,
+                format!(
+                    "{} will still hold {which} ({}, pushed {}): a deployment that restarts from it runs with that key. Push the new key with `rotate {id} --push` (or `push {id}` afterwards).",
+                    t.target,
+                    t.fingerprint,
+                    ids::rfc3339(t.pushed_at)
+                ),
+            )
+        })
+        .collect()
+}
+
 fn short(s: &str) -> String {
     let head: String = s.chars().take(8).collect();
     if s.chars().count() > 8 {
@@ -535,6 +576,10 @@ pub struct Journal {
     /// (an MCP server the registry created under a new id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<String>,
+    /// The identity's recorded push targets when the walkthrough last looked: with any,
+    /// capturing means pushing the new key to them and verifying means reading them back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_targets: Vec<String>,
 }
 
 impl Journal {
@@ -580,6 +625,7 @@ impl Journal {
             op: Op::Rotate,
             manifest: Vec::new(),
             registry_id: None,
+            push_targets: Vec::new(),
         }
     }
 
@@ -594,6 +640,19 @@ impl Journal {
         if let Some(s) = self.steps.iter_mut().find(|s| s.id == id) {
             s.state = state;
             s.at = Some(now);
+        }
+    }
+
+    /// A step's title for this rotation: with recorded targets, capture and verify name them.
+    pub fn title(&self, id: StepId) -> String {
+        let n = self.push_targets.len();
+        let targets = if n == 1 { "target" } else { "targets" };
+        match id {
+            StepId::Capture if n > 0 => format!("Push the new key to its {n} {targets}"),
+            StepId::Verify if n > 0 => {
+                format!("Verify: new key DID, valid badge, {n} {targets} current")
+            }
+            _ => id.title().to_string(),
         }
     }
 
@@ -856,6 +915,53 @@ mod tests {
         assert!(
             out.iter()
                 .any(|c| c.code == "card-keeps-retiring-key" && c.message.contains("1970-01-08"))
+        );
+    }
+
+    #[test]
+    fn recorded_targets_are_warnings_and_name_the_push_steps() {
+        let t = |target: &str, fp: &str| TargetFact {
+            target: target.into(),
+            fingerprint: fp.into(),
+            pushed_at: 0,
+        };
+        let out = target_consequences("a1", &[t("aws-sm:x", "old"), t("gh:o/r#K", "older")], "old");
+        assert_eq!(out.len(), 2);
+        assert!(
+            out.iter()
+                .all(|c| c.severity == Impact::Warning && c.code == TARGET_HOLDS_OLD)
+        );
+        assert!(out[0].message.starts_with(
+            "aws-sm:x will still hold the old key (old, pushed 1970-01-01T00:00:00Z)"
+        ));
+        assert!(out[1].message.contains("an older key (older"));
+        let key = KeyPair::from_seed(&[3; 32]);
+        let mut j = Journal::new(
+            "a1",
+            Kind::Agent,
+            "/x",
+            Mode::Planned,
+            0,
+            key.public(),
+            7,
+            None,
+            "env",
+        );
+        assert_eq!(j.title(StepId::Capture), StepId::Capture.title());
+        j.push_targets = vec!["aws-sm:x".into(), "gh:o/r#K".into()];
+        assert_eq!(
+            j.title(StepId::Capture),
+            "Push the new key to its 2 targets"
+        );
+        assert!(j.title(StepId::Verify).ends_with("2 targets current"));
+        // Journals written before push targets existed still read.
+        let mut v = serde_json::to_value(&j).unwrap();
+        v.as_object_mut().unwrap().remove("push_targets");
+        assert!(
+            serde_json::from_value::<Journal>(v)
+                .unwrap()
+                .push_targets
+                .is_empty()
         );
     }
 

@@ -91,13 +91,8 @@ pub fn recorded_ids(home: &Path) -> Vec<(Kind, String)> {
     out
 }
 
-/// Read-modify-write of one identity's record under its lock.
-pub fn update(
-    home: &Path,
-    kind: Kind,
-    id: &str,
-    change: impl FnOnce(&mut Vec<Record>),
-) -> Result<Vec<Record>, TargetsError> {
+/// Takes the lock of one identity's record file: (the record's path, the held lock).
+fn lock(home: &Path, kind: Kind, id: &str) -> Result<(PathBuf, std::fs::File), TargetsError> {
     let Some(p) = path(home, kind, id) else {
         return Err(TargetsError::Read {
             path: id.to_string(),
@@ -132,19 +127,64 @@ pub fn update(
         }
     }
     sfs::remove_stale_temps_for(&p);
-    let mut targets = load(home, kind, id)?;
-    change(&mut targets);
+    Ok((p, file))
+}
+
+fn store(p: &Path, targets: &[Record]) -> Result<(), TargetsError> {
     let body = serde_json::to_string_pretty(&File {
         version: 1,
-        targets: targets.clone(),
+        targets: targets.to_vec(),
     })
     .map_err(|e| TargetsError::Read {
         path: p.display().to_string(),
         message: e.to_string(),
     })?;
-    sfs::refuse_symlinks(&p)?;
-    sfs::write_atomic(&p, format!("{body}\n").as_bytes(), 0o600, Overwrite::Allow)?;
+    sfs::refuse_symlinks(p)?;
+    sfs::write_atomic(p, format!("{body}\n").as_bytes(), 0o600, Overwrite::Allow)?;
+    Ok(())
+}
+
+/// Read-modify-write of one identity's record under its lock.
+pub fn update(
+    home: &Path,
+    kind: Kind,
+    id: &str,
+    change: impl FnOnce(&mut Vec<Record>),
+) -> Result<Vec<Record>, TargetsError> {
+    let (p, _lock) = lock(home, kind, id)?;
+    let mut targets = load(home, kind, id)?;
+    change(&mut targets);
+    store(&p, &targets)?;
     Ok(targets)
+}
+
+/// Moves an identity's records to its new id (`rotate --new-agent`), under both locks:
+/// the targets still hold what was pushed there, and now belong to the new id. Records
+/// the new id already has win. Returns how many records moved.
+pub fn move_records(home: &Path, kind: Kind, from: &str, to: &str) -> Result<usize, TargetsError> {
+    if from == to || load(home, kind, from)?.is_empty() {
+        return Ok(0);
+    }
+    // Both locks, always in the same order, so two movers cannot wait on each other.
+    let (first, second) = if from < to { (from, to) } else { (to, from) };
+    let (p1, _l1) = lock(home, kind, first)?;
+    let (p2, _l2) = lock(home, kind, second)?;
+    let (src, dst) = if from < to { (p1, p2) } else { (p2, p1) };
+    let moving = load(home, kind, from)?;
+    let mut merged = load(home, kind, to)?;
+    let mut moved = 0;
+    for r in moving {
+        if !merged.iter().any(|m| m.target == r.target) {
+            merged.push(r);
+            moved += 1;
+        }
+    }
+    store(&dst, &merged)?;
+    std::fs::remove_file(&src).map_err(|e| TargetsError::Read {
+        path: src.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(moved)
 }
 
 /// Records a successful push (replacing the target's earlier record).
@@ -202,6 +242,32 @@ mod tests {
         );
         assert!(forget(home.path(), Kind::Agent, "a1", &t).unwrap());
         assert!(load(home.path(), Kind::Agent, "a1").unwrap().is_empty());
+        // Records follow an identity to a new id.
+        record(
+            home.path(),
+            Kind::Agent,
+            "a1",
+            Record {
+                target: t.clone(),
+                fingerprint: "cc".into(),
+                pushed_at: 3,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            move_records(home.path(), Kind::Agent, "a1", "b2").unwrap(),
+            1
+        );
+        assert!(load(home.path(), Kind::Agent, "a1").unwrap().is_empty());
+        assert!(!path(home.path(), Kind::Agent, "a1").unwrap().exists());
+        assert_eq!(
+            load(home.path(), Kind::Agent, "b2").unwrap()[0].fingerprint,
+            "cc"
+        );
+        assert_eq!(
+            move_records(home.path(), Kind::Agent, "a1", "b2").unwrap(),
+            0
+        );
         // Env identities get a file name of their own.
         assert!(
             path(
