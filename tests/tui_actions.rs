@@ -542,11 +542,22 @@ fn a_refused_register_step_resumes_on_a_new_registry_agent() {
         "{screen}"
     );
     t.send(&["Enter"]);
-    t.wait_for("Register the new key with the registry", 20);
-    let list = w.home.list_json(&w.env());
+    // The resume prompt already lists the steps: wait for the walkthrough's own end.
+    t.wait_for("Esc close", 20);
+    let moved = |w: &World| {
+        w.home
+            .list_json(&w.env())
+            .iter()
+            .all(|v| v["id"] != d.as_str())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !moved(&w) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert!(
-        list.iter().all(|v| v["id"] != d.as_str()),
-        "the identity left its old id: {list:#?}"
+        moved(&w),
+        "the identity left its old id: {:#?}",
+        w.home.list_json(&w.env())
     );
     t.send(&["Escape"]);
     quit(&t, &w.home);

@@ -297,12 +297,16 @@ impl Tmux {
     pub fn start(name: &str, width: u16, height: u16, shell_cmd: &str) -> Self {
         let socket = format!("capiscio-tui-test-{name}-{}", std::process::id());
         let t = Self { socket };
+        // OSC 52 reaches tmux's buffer only with set-clipboard on; set in the config, it
+        // is on before the command starts (a set-option after new-session can come late).
+        let conf = std::env::temp_dir().join(format!("{}.conf", t.socket));
+        fs::write(&conf, "set-option -s set-clipboard on\n").unwrap();
         let st = Command::new("tmux")
             .args([
                 "-L",
                 &t.socket,
                 "-f",
-                "/dev/null",
+                conf.to_str().unwrap(),
                 "new-session",
                 "-d",
                 "-s",
@@ -366,6 +370,7 @@ impl Drop for Tmux {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        let _ = fs::remove_file(std::env::temp_dir().join(format!("{}.conf", self.socket)));
     }
 }
 
