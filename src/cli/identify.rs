@@ -179,3 +179,24 @@ fn render_unreadable(report: &Report) -> String {
         })
         .collect()
 }
+
+/// The whole report as text, also when no key was read (the UI's `i` shows this): the
+/// same words as `identify`, never the input's text.
+pub fn describe(report: &Report) -> String {
+    if report.read_a_key() {
+        return render(report);
+    }
+    let i = &report.input;
+    let mut out = if i.bytes == 0 {
+        "The clipboard is empty.\n".to_string()
+    } else {
+        format!(
+            "No readable key on the clipboard ({} bytes on {} line(s){}); looked for {SHAPES}\n",
+            i.bytes,
+            i.lines,
+            if i.binary { ", not UTF-8 text" } else { "" }
+        )
+    };
+    out.push_str(&render_unreadable(report));
+    crate::core::text::printable(&out).into_owned()
+}

@@ -12,6 +12,7 @@ pub mod live;
 pub mod main_view;
 pub mod model;
 pub mod paste;
+mod push;
 pub mod screens;
 pub mod target;
 pub mod theme;
@@ -100,6 +101,7 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
     let scan = ctx.scan();
     model.identities = scan.found.iter().map(|f| f.identity.clone()).collect();
     model.notes = scan.notes.clone();
+    model.deployments.records = push::records(&ctx, &scan).into_iter().collect();
     let mut clipboard = Clipboard::new();
     let (tx, rx) = channel::<Msg>();
     let runtime = Runtime {
@@ -390,6 +392,7 @@ impl Runtime {
                 let s = c.scan();
                 #[cfg(debug_assertions)]
                 jobs::trace_scan("end");
+                let _ = tx.send(Msg::Targets(push::records(&c, &s)));
                 let _ = tx.send(Msg::Loaded {
                     identities: s.found.iter().map(|f| f.identity.clone()).collect(),
                     notes: s.notes,
@@ -557,6 +560,23 @@ impl Runtime {
                     ),
                     Ok(e) => screens::results::save_export(&c.cwd, &path, &e.text, &what),
                 })
+            }),
+            Effect::CheckDeployed { id, key } => {
+                self.job(move |_, c| push::check_deployed(&c, &id, key))
+            }
+            Effect::ProbePush { id, targets } => {
+                self.job(move |_, c| push::probe(&c, id, targets))
+            }
+            Effect::WritePush {
+                id,
+                writes,
+                settled,
+            } => self.job(move |_, c| push::write(&c, &id, writes, settled)),
+            Effect::IdentifyClipboard => self.job(move |_, c| {
+                Msg::Identified(crate::clipboard::read_text().map(|text| {
+                    let report = app::identify::identify(&c, text.as_bytes());
+                    crate::cli::identify::describe(&report)
+                }))
             }),
         }
     }

@@ -1,0 +1,422 @@
+//! `p`: push the selected identity's key to its recorded targets or a new one, through
+//! `app::push`'s probe → ask → write flow (the CLI's), in the background. The key itself
+//! never reaches the model: jobs load it, the screen shows targets, states and outcomes.
+
+use super::super::input::TextField;
+use super::super::model::{Effect, Model, Msg, RecordKey, Screen};
+use super::super::theme::Theme;
+use super::{centered, frame};
+use crate::app::push::{Deployed, Existing};
+use crate::core::target::Target;
+use crate::store::targets::Record;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use std::collections::HashMap;
+
+/// A target's record and what `D` last found there, per identity.
+#[derive(Debug, Default)]
+pub struct Deployments {
+    pub records: HashMap<RecordKey, Vec<Record>>,
+    /// The last `deployed` of each identity (`Err`: it could not run).
+    pub found: HashMap<RecordKey, Result<Vec<Deployed>, String>>,
+    /// Identities whose targets are being read back.
+    pub checking: Vec<RecordKey>,
+}
+
+impl Deployments {
+    pub fn of(&self, key: &RecordKey) -> &[Record] {
+        self.records.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub target: Target,
+    /// `pushed`, `unchanged` or `failed`, as `push --json` says it.
+    pub outcome: &'static str,
+    pub message: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl PushOutcome {
+    fn failed(target: Target, why: String) -> Self {
+        Self {
+            target,
+            outcome: "failed",
+            message: Some(why),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+pub enum Stage {
+    /// Choosing a recorded target (or "new target…", the last row).
+    Pick,
+    /// Typing a new target in the CLI's syntax.
+    Typing(TextField),
+    /// Probing or writing in the background.
+    Working,
+    /// A target holds something else: overwrite it? One at a time, like the CLI.
+    Ask {
+        queue: Vec<(Target, String)>,
+        writes: Vec<(Target, bool)>,
+        settled: Vec<PushOutcome>,
+    },
+    Done(Vec<PushOutcome>),
+}
+
+pub struct PushState {
+    /// What effects name the identity by (`target::of`).
+    pub id: String,
+    pub label: String,
+    pub key: RecordKey,
+    pub selected: usize,
+    pub stage: Stage,
+}
+
+pub fn open(m: &mut Model, id: String) -> Vec<Effect> {
+    let Some(i) = m.current() else {
+        return Vec::new();
+    };
+    let st = PushState {
+        id,
+        label: i.label().to_string(),
+        key: (i.kind, i.id.clone()),
+        selected: 0,
+        stage: Stage::Pick,
+    };
+    m.screen = Screen::Push(Box::new(st));
+    Vec::new()
+}
+
+/// The new target's parse error, by shape (never the text typed).
+pub fn validate(text: &str) -> Result<Target, String> {
+    text.trim().parse::<Target>().map_err(|e| e.to_string())
+}
+
+fn probe(st: &mut PushState, targets: Vec<Target>) -> Vec<Effect> {
+    st.stage = Stage::Working;
+    vec![Effect::ProbePush {
+        id: st.id.clone(),
+        targets,
+    }]
+}
+
+pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
+    let records: Vec<Target> = match &m.screen {
+        Screen::Push(st) => m
+            .deployments
+            .of(&st.key)
+            .iter()
+            .map(|r| r.target.clone())
+            .collect(),
+        _ => return Vec::new(),
+    };
+    let Screen::Push(st) = &mut m.screen else {
+        return Vec::new();
+    };
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    match &mut st.stage {
+        Stage::Pick => match k.code {
+            KeyCode::Esc | KeyCode::Char('q') => m.screen = Screen::Main,
+            KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                st.selected = (st.selected + 1).min(records.len())
+            }
+            KeyCode::Enter => match records.get(st.selected) {
+                Some(t) => return probe(st, vec![t.clone()]),
+                None => {
+                    st.stage = Stage::Typing(TextField::default().with_max(512));
+                }
+            },
+            KeyCode::Char('a') if plain => {
+                if records.is_empty() {
+                    m.toast = Some("No recorded targets yet: choose \"new target…\"".into());
+                } else {
+                    return probe(st, records);
+                }
+            }
+            _ => {}
+        },
+        Stage::Typing(field) => match k.code {
+            KeyCode::Esc => st.stage = Stage::Pick,
+            KeyCode::Enter => match validate(field.value()) {
+                Ok(t) => return probe(st, vec![t]),
+                Err(e) => m.toast = Some(format!("Not a push target: {e}")),
+            },
+            _ => {
+                field.handle(&k);
+            }
+        },
+        Stage::Working => {
+            if k.code == KeyCode::Esc {
+                m.toast = Some("The push runs on in the background; its result is logged".into());
+                m.screen = Screen::Main;
+            }
+        }
+        Stage::Ask {
+            queue,
+            writes,
+            settled,
+        } => {
+            let Some((t, what)) = queue.first().cloned() else {
+                return Vec::new();
+            };
+            match k.code {
+                KeyCode::Char('y' | 'Y') if plain => writes.push((t, true)),
+                KeyCode::Char('n' | 'N') | KeyCode::Esc | KeyCode::Enter => {
+                    settled.push(PushOutcome::failed(t, format!("{what}; not overwritten")))
+                }
+                _ => return Vec::new(),
+            }
+            queue.remove(0);
+            if queue.is_empty() {
+                let (writes, settled) = (std::mem::take(writes), std::mem::take(settled));
+                return decided(st, writes, settled);
+            }
+        }
+        Stage::Done(_) => {
+            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                // Back to the picker, which now lists what was recorded.
+                st.stage = Stage::Pick;
+                st.selected = 0;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Everything is decided: write what is to be written, else show the outcomes.
+fn decided(
+    st: &mut PushState,
+    writes: Vec<(Target, bool)>,
+    settled: Vec<PushOutcome>,
+) -> Vec<Effect> {
+    // An unchanged target holds the key: recorded like a push (as the CLI does), so
+    // the write job runs for it too.
+    if writes.is_empty() && settled.iter().all(|o| o.outcome == "failed") {
+        st.stage = Stage::Done(settled);
+        return Vec::new();
+    }
+    st.stage = Stage::Working;
+    vec![Effect::WritePush {
+        id: st.id.clone(),
+        writes,
+        settled,
+    }]
+}
+
+pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Targets(all) => {
+            m.deployments.records = all.into_iter().collect();
+            Vec::new()
+        }
+        Msg::Deployed { key, rows } => {
+            m.deployments.checking.retain(|k| *k != key);
+            m.toast = Some(match &rows {
+                Ok(r) if r.is_empty() => format!("{}: no recorded push targets", key.1),
+                Ok(r) => format!(
+                    "Deployed {}: {}",
+                    key.1,
+                    r.iter()
+                        .map(|d| format!("{} {}", d.target, d.state.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(e) => format!("Cannot check the deployments of {}: {e}", key.1),
+            });
+            m.deployments.found.insert(key, rows);
+            Vec::new()
+        }
+        Msg::PushProbed { id, probes } => {
+            let Screen::Push(st) = &mut m.screen else {
+                m.toast = Some(
+                    "Push cancelled: its picker was closed before anything was written".into(),
+                );
+                return Vec::new();
+            };
+            if st.id != id {
+                return Vec::new();
+            }
+            let mut writes = Vec::new();
+            let mut settled = Vec::new();
+            let mut queue = Vec::new();
+            for (t, p) in probes {
+                match p {
+                    Err(e) => settled.push(PushOutcome::failed(t, e)),
+                    Ok(Existing::Same) => settled.push(PushOutcome {
+                        target: t,
+                        outcome: "unchanged",
+                        message: Some("it already holds this key".into()),
+                        warnings: Vec::new(),
+                    }),
+                    Ok(Existing::Missing) => writes.push((t, false)),
+                    Ok(Existing::NoField) => writes.push((t, true)),
+                    Ok(other) => {
+                        let what = match &other {
+                            Existing::Other(Some(fp)) => format!("it holds another key ({fp})"),
+                            Existing::Present => {
+                                "it exists (its value cannot be read back)".to_string()
+                            }
+                            _ => "it exists and holds something else".to_string(),
+                        };
+                        queue.push((t, what));
+                    }
+                }
+            }
+            if queue.is_empty() {
+                decided(st, writes, settled)
+            } else {
+                st.stage = Stage::Ask {
+                    queue,
+                    writes,
+                    settled,
+                };
+                Vec::new()
+            }
+        }
+        Msg::Pushed(outcomes) => {
+            let ok = outcomes.iter().filter(|o| o.outcome != "failed").count();
+            m.toast = Some(format!(
+                "Pushed: {ok} of {} target(s) hold the current key{}",
+                outcomes.len(),
+                if ok < outcomes.len() {
+                    "; failed targets were not recorded"
+                } else {
+                    ""
+                }
+            ));
+            if let Screen::Push(st) = &mut m.screen {
+                st.stage = Stage::Done(outcomes);
+            }
+            vec![Effect::Reload]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn glyph(outcome: &str) -> &'static str {
+    match outcome {
+        "pushed" => "✔",
+        "unchanged" => "=",
+        _ => "✖",
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, st: &PushState, m: &Model, t: &Theme) {
+    let r = centered(area, 96, 18);
+    let (block, _) = frame(f, area, r, format!(" Push {} ", st.label));
+    let mut lines = vec![Line::from("")];
+    let records = m.deployments.of(&st.key);
+    match &st.stage {
+        Stage::Pick => {
+            for (n, rec) in records.iter().enumerate() {
+                let text = format!(
+                    " {}  last pushed {} {}",
+                    rec.target,
+                    rec.fingerprint,
+                    crate::core::ids::relative(rec.pushed_at, m.now)
+                );
+                let style = if n == st.selected {
+                    t.selected()
+                } else {
+                    Style::default()
+                };
+                lines.push(Line::from(Span::styled(text, style)));
+            }
+            let style = if st.selected >= records.len() {
+                t.selected()
+            } else {
+                t.accent()
+            };
+            lines.push(Line::from(Span::styled(" new target…", style)));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                " Enter pushes to the highlighted target · a pushes to all recorded · Esc closes",
+                t.dim(),
+            )));
+        }
+        Stage::Typing(field) => {
+            lines.push(Line::from(
+                " Target (as for push --to), e.g. aws-sm:prod/billing?region=eu-west-1",
+            ));
+            lines.push(Line::from(
+                " or vault:secret/app#key, k8s:ns/secret#key, gh:owner/repo#NAME",
+            ));
+            lines.push(Line::from(""));
+            let mut spans = vec![Span::raw(" > ")];
+            spans.extend(field.spans(Style::default(), true));
+            lines.push(Line::from(spans));
+            lines.push(Line::from(""));
+            if !field.is_empty() {
+                lines.push(match validate(field.value()) {
+                    Ok(target) => Line::from(Span::styled(
+                        format!(" ✔ a {} target", target.scheme()),
+                        t.ok(),
+                    )),
+                    Err(e) => Line::from(Span::styled(format!(" ✖ {e}"), t.error())),
+                });
+            }
+            lines.push(Line::from(Span::styled(
+                " Enter pushes · Esc back to the list",
+                t.dim(),
+            )));
+        }
+        Stage::Working => {
+            let s = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"][m.spinner % 10];
+            lines.push(Line::from(format!(" {s} Pushing… (through your own CLI)")));
+        }
+        Stage::Ask { queue, .. } => {
+            if let Some((target, what)) = queue.first() {
+                lines.push(Line::from(format!(" {target}: {what}.")));
+                lines.push(Line::from(""));
+                lines.push(Line::from(vec![
+                    Span::raw(format!(" Overwrite it with {}'s key? ", st.label)),
+                    Span::styled("y", t.error()),
+                    Span::raw(" overwrites · "),
+                    Span::styled("N", t.accent()),
+                    Span::raw(" keeps it"),
+                ]));
+            }
+        }
+        Stage::Done(outcomes) => {
+            for o in outcomes {
+                let style = if o.outcome == "failed" {
+                    t.error()
+                } else {
+                    t.ok()
+                };
+                let mut text = format!(" {} {:<9} {}", glyph(o.outcome), o.outcome, o.target);
+                if let Some(msg) = &o.message {
+                    text.push_str(&format!(" — {msg}"));
+                }
+                lines.push(Line::from(Span::styled(text, style)));
+                for w in &o.warnings {
+                    lines.push(Line::from(Span::styled(
+                        format!("   warning: {w}"),
+                        t.warning(),
+                    )));
+                }
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                " Enter / Esc: back to the targets",
+                t.dim(),
+            )));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        r,
+    );
+}
+
+use ratatui::style::Style;
