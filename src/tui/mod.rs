@@ -181,7 +181,8 @@ fn event_loop(
     let mut last_tick = Instant::now();
     loop {
         // Once a second when idle; faster only while the spinner turns.
-        let every = Duration::from_millis(if model.checking { 120 } else { 1000 });
+        let busy = model.checking || screens::push::working(model);
+        let every = Duration::from_millis(if busy { 120 } else { 1000 });
         let msg = if last_tick.elapsed() >= every {
             last_tick = Instant::now();
             runtime.tick(clipboard)

@@ -70,7 +70,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     m.toast_age = 0;
                 }
             }
-            if m.checking {
+            if m.checking || super::screens::push::working(m) {
                 m.spinner = m.spinner.wrapping_add(1);
             }
             let mut effects = effects;

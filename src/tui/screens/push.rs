@@ -77,6 +77,11 @@ pub struct PushState {
     pub stage: Stage,
 }
 
+/// A push runs in the picker: the spinner turns.
+pub fn working(m: &Model) -> bool {
+    matches!(&m.screen, Screen::Push(st) if matches!(st.stage, Stage::Working))
+}
+
 pub fn open(m: &mut Model, id: String) -> Vec<Effect> {
     let Some(i) = m.current() else {
         return Vec::new();
@@ -219,17 +224,21 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Deployed { key, rows } => {
             m.deployments.checking.retain(|k| *k != key);
+            let who = m
+                .identities
+                .iter()
+                .find(|i| i.kind == key.0 && i.id == key.1)
+                .map_or(key.1.clone(), |i| i.label().to_string());
             m.toast = Some(match &rows {
-                Ok(r) if r.is_empty() => format!("{}: no recorded push targets", key.1),
+                Ok(r) if r.is_empty() => format!("{who}: no recorded push targets"),
                 Ok(r) => format!(
-                    "Deployed {}: {}",
-                    key.1,
+                    "Deployed {who}: {}",
                     r.iter()
                         .map(|d| format!("{} {}", d.target, d.state.as_str()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                Err(e) => format!("Cannot check the deployments of {}: {e}", key.1),
+                Err(e) => format!("Cannot check the deployments of {who}: {e}"),
             });
             m.deployments.found.insert(key, rows);
             Vec::new()
@@ -293,6 +302,9 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
             ));
             if let Screen::Push(st) = &mut m.screen {
+                // What D found before is stale now: the section shows the pushes until
+                // D reads the targets back again.
+                m.deployments.found.remove(&st.key);
                 st.stage = Stage::Done(outcomes);
             }
             vec![Effect::Reload]
@@ -420,3 +432,111 @@ pub fn draw(f: &mut Frame, area: Rect, st: &PushState, m: &Model, t: &Theme) {
 }
 
 use ratatui::style::Style;
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::model::{Effect, Model, Msg, Screen};
+    use super::super::super::update::update;
+    use super::Stage;
+    use crate::app::push::Existing;
+    use crate::core::identity::{Identity, Kind, Source};
+    use crate::core::target::Target;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+
+    fn press(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent {
+            code: c,
+            modifiers: KeyModifiers::NONE,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        })
+    }
+
+    fn model() -> Model {
+        let mut m = Model::new("/h".into(), "-".into(), None, false, 0);
+        m.identities = vec![Identity {
+            name: Some("billing".into()),
+            ..Identity::new("a1".to_string(), Kind::Agent, Source::Disk, "/h/a1")
+        }];
+        m
+    }
+
+    fn t(s: &str) -> Target {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_new_target_is_probed_then_written_where_nothing_is() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('p')));
+        update(&mut m, press(KeyCode::Enter));
+        for c in "gh:o/r#K".chars() {
+            update(&mut m, press(KeyCode::Char(c)));
+        }
+        let fx = update(&mut m, press(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            [Effect::ProbePush {
+                id: "a1".into(),
+                targets: vec![t("gh:o/r#K")]
+            }]
+        );
+        let fx = update(
+            &mut m,
+            Msg::PushProbed {
+                id: "a1".into(),
+                probes: vec![(t("gh:o/r#K"), Ok(Existing::Missing))],
+            },
+        );
+        assert!(
+            matches!(&fx[..], [Effect::WritePush { writes, .. }] if writes == &[(t("gh:o/r#K"), false)])
+        );
+    }
+
+    #[test]
+    fn another_value_is_overwritten_only_after_y() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('p')));
+        let probes = || Msg::PushProbed {
+            id: "a1".into(),
+            probes: vec![
+                (t("doppler:p/c#A"), Ok(Existing::Other(Some("ff".into())))),
+                (t("doppler:p/c#B"), Err("doppler: not installed".into())),
+            ],
+        };
+        assert!(update(&mut m, probes()).is_empty());
+        let fx = update(&mut m, press(KeyCode::Char('n')));
+        assert!(fx.is_empty(), "declined and failed: nothing to write");
+        let Screen::Push(st) = &m.screen else {
+            panic!()
+        };
+        let Stage::Done(o) = &st.stage else { panic!() };
+        assert!(o.iter().all(|o| o.outcome == "failed"));
+
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('p')));
+        update(&mut m, probes());
+        let fx = update(&mut m, press(KeyCode::Char('y')));
+        assert!(
+            matches!(&fx[..], [Effect::WritePush { writes, settled, .. }]
+                if writes == &[(t("doppler:p/c#A"), true)] && settled.len() == 1)
+        );
+    }
+
+    #[test]
+    fn a_target_that_does_not_parse_is_not_pushed() {
+        let mut m = model();
+        update(&mut m, press(KeyCode::Char('p')));
+        update(&mut m, press(KeyCode::Enter));
+        for c in "vault:secret".chars() {
+            update(&mut m, press(KeyCode::Char(c)));
+        }
+        assert!(update(&mut m, press(KeyCode::Enter)).is_empty());
+        assert!(
+            m.toast
+                .as_deref()
+                .unwrap()
+                .starts_with("Not a push target: a vault target looks like")
+        );
+    }
+}
