@@ -322,13 +322,17 @@ fn glyph(outcome: &str) -> &'static str {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, st: &PushState, m: &Model, t: &Theme) {
-    let r = centered(area, 96, 18);
-    let (block, _) = frame(f, area, r, format!(" Push {} ", st.label));
-    let mut lines = vec![Line::from("")];
     let records = m.deployments.of(&st.key);
+    let r = centered(area, 96, (records.len() as u16).saturating_add(6).max(12));
+    let (block, inner) = frame(f, area, r, format!(" Push {} ", st.label));
+    let mut lines = vec![Line::from("")];
     match &st.stage {
         Stage::Pick => {
-            for (n, rec) in records.iter().enumerate() {
+            // The rows the list gets (a blank line above, two below): scrolled so the
+            // highlighted row is always on screen.
+            let room = (inner.height as usize).saturating_sub(3).max(1);
+            let skip = st.selected.saturating_sub(room - 1);
+            for (n, rec) in records.iter().enumerate().skip(skip).take(room) {
                 let text = format!(
                     " {}  last pushed {} {}",
                     rec.target,
@@ -342,12 +346,14 @@ pub fn draw(f: &mut Frame, area: Rect, st: &PushState, m: &Model, t: &Theme) {
                 };
                 lines.push(Line::from(Span::styled(text, style)));
             }
-            let style = if st.selected >= records.len() {
-                t.selected()
-            } else {
-                t.accent()
-            };
-            lines.push(Line::from(Span::styled(" new target…", style)));
+            if records.len() < skip + room {
+                let style = if st.selected >= records.len() {
+                    t.selected()
+                } else {
+                    t.accent()
+                };
+                lines.push(Line::from(Span::styled(" new target…", style)));
+            }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
                 " Enter pushes to the highlighted target · a pushes to all recorded · Esc closes",
@@ -538,5 +544,42 @@ mod tests {
                 .unwrap()
                 .starts_with("Not a push target: a vault target looks like")
         );
+    }
+
+    /// Many recorded targets: the list scrolls so the highlighted row stays visible.
+    #[test]
+    fn a_long_list_scrolls_to_the_highlight() {
+        let mut m = model();
+        let recs: Vec<crate::store::targets::Record> = (0..40)
+            .map(|n| crate::store::targets::Record {
+                target: t(&format!("gh:o/r#K{n}")),
+                fingerprint: "ff".into(),
+                pushed_at: 0,
+            })
+            .collect();
+        m.deployments
+            .records
+            .insert((Kind::Agent, "a1".into()), recs);
+        update(&mut m, press(KeyCode::Char('p')));
+        for _ in 0..45 {
+            update(&mut m, press(KeyCode::Down));
+        }
+        let theme = super::super::super::theme::Theme::new(None);
+        for (w, h) in [(80, 24), (40, 10), (200, 60)] {
+            let mut term =
+                ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+            term.draw(|f| super::super::super::view::draw(f, &m, &theme))
+                .unwrap();
+            let text: String = term
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            if h >= 24 {
+                assert!(text.contains("new target…"), "{w}x{h}");
+            }
+        }
     }
 }
