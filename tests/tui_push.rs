@@ -247,4 +247,10 @@ fn i_identifies_a_copied_export_as_current() {
     for n in value_and_needles(&h, ID, false).1 {
         assert!(!screen.contains(&n), "key material on screen:\n{screen}");
     }
+    // Text that holds no key is said to, without being echoed.
+    t.send(&["Escape"]);
+    set_clipboard("hello clipboard words");
+    t.send(&["i"]);
+    let screen = t.wait_for("No readable key on the clipboard", 10);
+    assert!(!screen.contains("hello clipboard"), "{screen}");
 }

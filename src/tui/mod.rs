@@ -574,9 +574,17 @@ impl Runtime {
                 settled,
             } => self.job(move |_, c| push::write(&c, &id, writes, settled)),
             Effect::IdentifyClipboard => self.job(move |_, c| {
-                Msg::Identified(crate::clipboard::read_text().map(|text| {
+                // The same cap as `identify` on stdin.
+                Msg::Identified(crate::clipboard::read_text().and_then(|text| {
+                    if text.len() > crate::core::pasted::MAX_INPUT {
+                        return Err(format!(
+                            "the clipboard holds {} bytes, more than identify reads ({} bytes): not a key",
+                            text.len(),
+                            crate::core::pasted::MAX_INPUT
+                        ));
+                    }
                     let report = app::identify::identify(&c, text.as_bytes());
-                    crate::cli::identify::describe(&report)
+                    Ok(crate::cli::identify::describe(&report))
                 }))
             }),
         }
