@@ -1,7 +1,7 @@
 //! The scriptable shell over `app/`: argv in, text or JSON out.
 
 pub mod args;
-pub mod identify;
+mod identify;
 mod keyring;
 mod push;
 pub mod render;

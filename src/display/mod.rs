@@ -3,6 +3,7 @@
 
 pub mod cells;
 pub mod deployed;
+pub mod identify;
 pub mod problems;
 pub mod summary;
 pub mod text;

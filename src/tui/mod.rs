@@ -584,7 +584,7 @@ impl Runtime {
                         ));
                     }
                     let report = app::identify::identify(&c, text.as_bytes());
-                    Ok(crate::cli::identify::describe(&report))
+                    Ok(crate::display::identify::describe(&report))
                 }))
             }),
         }
