@@ -582,4 +582,39 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_pushes_to_every_recorded_target_and_enter_to_the_highlighted_one() {
+        let mut m = model();
+        let rec = |s: &str| crate::store::targets::Record {
+            target: t(s),
+            fingerprint: "ff".into(),
+            pushed_at: 0,
+        };
+        m.deployments.records.insert(
+            (Kind::Agent, "a1".into()),
+            vec![rec("gh:o/r#A"), rec("vault:secret/app#key")],
+        );
+        update(&mut m, press(KeyCode::Char('p')));
+        let fx = update(&mut m, press(KeyCode::Char('a')));
+        assert_eq!(
+            fx,
+            [Effect::ProbePush {
+                id: "a1".into(),
+                targets: vec![t("gh:o/r#A"), t("vault:secret/app#key")]
+            }]
+        );
+        let mut m2 = model();
+        m2.deployments = std::mem::take(&mut m.deployments);
+        update(&mut m2, press(KeyCode::Char('p')));
+        update(&mut m2, press(KeyCode::Down));
+        let fx = update(&mut m2, press(KeyCode::Enter));
+        assert_eq!(
+            fx,
+            [Effect::ProbePush {
+                id: "a1".into(),
+                targets: vec![t("vault:secret/app#key")]
+            }]
+        );
+    }
 }
