@@ -250,7 +250,12 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 );
                 return Vec::new();
             };
-            if st.id != id {
+            // Only the picker that asked (still waiting) takes the answer: one closed and
+            // opened again meanwhile shows its own list.
+            if st.id != id || !matches!(st.stage, Stage::Working) {
+                m.toast = Some(
+                    "Push cancelled: its picker was closed before anything was written".into(),
+                );
                 return Vec::new();
             }
             let mut writes = Vec::new();
@@ -301,7 +306,9 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     ""
                 }
             ));
-            if let Screen::Push(st) = &mut m.screen {
+            if let Screen::Push(st) = &mut m.screen
+                && matches!(st.stage, Stage::Working)
+            {
                 // What D found before is stale now: the section shows the pushes until
                 // D reads the targets back again.
                 m.deployments.found.remove(&st.key);
@@ -510,6 +517,15 @@ mod tests {
                 (t("doppler:p/c#B"), Err("doppler: not installed".into())),
             ],
         };
+        let working = |m: &mut Model| {
+            if let Screen::Push(st) = &mut m.screen {
+                st.stage = Stage::Working;
+            }
+        };
+        // A picker not waiting for an answer ignores it.
+        assert!(update(&mut m, probes()).is_empty());
+        assert!(matches!(&m.screen, Screen::Push(st) if matches!(st.stage, Stage::Pick)));
+        working(&mut m);
         assert!(update(&mut m, probes()).is_empty());
         let fx = update(&mut m, press(KeyCode::Char('n')));
         assert!(fx.is_empty(), "declined and failed: nothing to write");
@@ -521,6 +537,7 @@ mod tests {
 
         let mut m = model();
         update(&mut m, press(KeyCode::Char('p')));
+        working(&mut m);
         update(&mut m, probes());
         let fx = update(&mut m, press(KeyCode::Char('y')));
         assert!(
