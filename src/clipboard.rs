@@ -59,6 +59,23 @@ fn open_system() -> Result<arboard::Clipboard, String> {
     arboard::Clipboard::new().map_err(|e| why_no_system_clipboard(&e))
 }
 
+/// The system clipboard's text, for `i` (identify). OSC 52 is write-only: a terminal
+/// never hands the clipboard back, so over SSH or in tmux without a display there is
+/// nothing to read, and this says so rather than guessing.
+pub fn read_text() -> Result<Zeroizing<String>, String> {
+    if should_use_osc52() {
+        return Err(
+            "cannot read the clipboard: it is reached over OSC 52 here (SSH, or no display), which terminals never read back — pipe the value into `capiscio-tui identify` instead"
+                .into(),
+        );
+    }
+    let mut cb = open_system().map_err(|e| format!("cannot read the clipboard: {e}"))?;
+    cb.get_text().map(Zeroizing::new).map_err(|e| match e {
+        arboard::Error::ContentNotAvailable => "the clipboard holds no text".to_string(),
+        e => format!("cannot read the clipboard: {e}"),
+    })
+}
+
 /// arboard reports only the last backend's error (X11's); name both, so a broken Wayland
 /// session does not read like an X11 problem.
 fn why_no_system_clipboard(e: &arboard::Error) -> String {

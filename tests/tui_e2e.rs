@@ -114,7 +114,7 @@ fn a_session_from_open_to_quit() {
 
     // help, then quit
     t.send(&["?"]);
-    t.wait_for("Keys — Esc closes", 5);
+    t.wait_for("┌ Keys — ", 5);
     t.send(&["Escape", "q"]);
     assert_eq!(wait_file(&h.path().join("exit.txt"), 10).trim(), "exit=0");
     assert_restored(&h);

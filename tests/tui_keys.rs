@@ -341,6 +341,42 @@ fn case(action: Action) -> Option<Case> {
             let screen = t.wait_for("Messages this session", 5);
             assert!(screen.contains("Sorted by name"), "{screen}");
         },
+        // p opens the push picker; a new target is checked as it is typed (the parse
+        // error's shape, then the backend it names). Pushing itself: tests/tui_push.rs.
+        Action::Push => |h| {
+            let t = open(h, "push", "");
+            t.send(&["p"]);
+            t.wait_for("Push zeta-agent", 5);
+            t.wait_for("new target…", 5);
+            t.send(&["Enter"]);
+            t.type_text("doppler:proj");
+            t.wait_for("✖ a doppler target looks like", 5);
+            t.type_text("/dev#AGENT_KEY");
+            t.wait_for("✔ a doppler target", 5);
+            t.send(&["Escape"]);
+            t.wait_for("new target…", 5);
+            t.send(&["Escape"]);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(!t.capture().contains("new target…"), "{}", t.capture());
+        },
+        // D with nothing recorded says how to record a target (reading back: tui_push.rs).
+        Action::Deployed => |h| {
+            let t = open(h, "deployed", "");
+            t.send(&["Down"]);
+            highlighted(&t, "billing-agent");
+            t.send(&["D"]);
+            t.wait_for("billing-agent has no recorded push targets", 5);
+        },
+        // i without a readable clipboard (no display here) says so plainly.
+        Action::Identify => |h| {
+            let t = open(h, "identify", "");
+            t.send(&["i"]);
+            t.wait_for("What is on the clipboard", 5);
+            t.wait_for("cannot read the clipboard", 5);
+            t.send(&["Escape"]);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(!t.capture().contains("What is on the clipboard"));
+        },
         #[allow(unreachable_patterns)]
         _ => return None,
     })

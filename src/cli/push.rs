@@ -3,7 +3,7 @@
 
 use super::args::{DeployedArgs, PushArgs};
 use super::{json, print, print_json};
-use crate::app::push::{self as ap, Existing, State};
+use crate::app::push::{self as ap, Existing};
 use crate::app::{self, Context};
 use crate::core::identity::Identity;
 use crate::core::target::Target;
@@ -322,32 +322,7 @@ pub fn deployed(ctx: &Context, a: DeployedArgs) -> Result<ExitCode> {
 }
 
 fn detail(r: &ap::Deployed, now: i64) -> String {
-    use crate::core::ids::{relative, rfc3339};
-    match r.state {
-        State::Current => String::new(),
-        State::Previous => format!(
-            " — an archived key of this identity ({}), rotated out {}",
-            r.found_fingerprint.as_deref().unwrap_or("?"),
-            r.archived_at.map(rfc3339).unwrap_or_default()
-        ),
-        State::Foreign => match (&r.found_fingerprint, &r.detail) {
-            (Some(fp), _) => format!(" — a key this identity never had ({fp})"),
-            (None, Some(d)) => format!(" — {d}"),
-            _ => String::new(),
-        },
-        State::Missing => " — nothing there any more".into(),
-        State::WriteOnly => format!(
-            " — cannot be read back; last pushed {} {} ({})",
-            r.pushed_fingerprint,
-            relative(r.pushed_at, now),
-            if r.pushed_current {
-                "the current key"
-            } else {
-                "not the current key: push again"
-            }
-        ),
-        State::Error => format!(" — {}", r.detail.as_deref().unwrap_or("failed")),
-    }
+    crate::display::deployed::deployed_detail(r, now)
 }
 
 /// The recorded targets under `show`'s text.

@@ -2,6 +2,8 @@
 //! Pure functions of an `Identity` (and a `now` passed in); no I/O, no terminal types.
 
 pub mod cells;
+pub mod deployed;
+pub mod identify;
 pub mod problems;
 pub mod summary;
 pub mod text;

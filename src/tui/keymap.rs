@@ -29,6 +29,9 @@ pub enum Action {
     Rollback,
     EndGrace,
     Log,
+    Push,
+    Deployed,
+    Identify,
 }
 
 pub struct Binding {
@@ -196,6 +199,24 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Log,
         help: "message log of this session",
         matches: |e| e.code == KeyCode::Char('L'),
+    },
+    Binding {
+        keys: "p",
+        action: Action::Push,
+        help: "push the key to a secrets manager (picker)",
+        matches: |e| e.code == KeyCode::Char('p') && plain(e),
+    },
+    Binding {
+        keys: "D",
+        action: Action::Deployed,
+        help: "check which key each push target holds",
+        matches: |e| e.code == KeyCode::Char('D'),
+    },
+    Binding {
+        keys: "i",
+        action: Action::Identify,
+        help: "identify the key on the clipboard",
+        matches: |e| e.code == KeyCode::Char('i') && plain(e),
     },
 ];
 

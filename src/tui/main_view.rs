@@ -497,7 +497,78 @@ pub fn detail_lines(i: &Identity, m: &Model, t: &Theme, width: usize) -> Vec<Lin
             );
         }
     }
+    deployed_lines(&mut lines, i, m, t, w);
     lines
+}
+
+/// The "Deployed" section: each recorded push target with what `D` last found there,
+/// else what was last pushed. Nothing when the identity was never pushed.
+fn deployed_lines(lines: &mut Vec<Line<'static>>, i: &Identity, m: &Model, t: &Theme, w: usize) {
+    let key = (i.kind, i.id.clone());
+    let records = m.deployments.of(&key);
+    if records.is_empty() {
+        return;
+    }
+    let checking = m.deployments.checking.contains(&key);
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Deployed ({}){}",
+            records.len(),
+            if checking {
+                " — reading back…"
+            } else {
+                " — D checks"
+            }
+        ),
+        Style::default().add_modifier(Modifier::BOLD),
+    )));
+    let found = m.deployments.found.get(&key);
+    if let Some(Err(e)) = found {
+        hanging(lines, &format!("cannot check: {e}"), t.error(), w, 2, 4);
+    }
+    for r in records {
+        let row = found
+            .and_then(|f| f.as_ref().ok())
+            .and_then(|rows| rows.iter().find(|d| d.target == r.target));
+        let (text, style) = match row {
+            Some(d) => {
+                let style = match d.state {
+                    crate::app::push::State::Current => t.ok(),
+                    crate::app::push::State::WriteOnly if !d.fails() => t.ok(),
+                    crate::app::push::State::WriteOnly | crate::app::push::State::Previous => {
+                        t.warning()
+                    }
+                    _ => t.error(),
+                };
+                (
+                    format!(
+                        "{}  {}{}",
+                        r.target,
+                        d.state.as_str(),
+                        display::deployed::deployed_detail(d, m.now)
+                    ),
+                    style,
+                )
+            }
+            None => {
+                let which = if i.fingerprint.as_deref() == Some(r.fingerprint.as_str()) {
+                    "the current key"
+                } else {
+                    "an older key"
+                };
+                (
+                    format!(
+                        "{}  pushed {} ({which}) {}",
+                        r.target,
+                        r.fingerprint,
+                        crate::core::ids::relative(r.pushed_at, m.now)
+                    ),
+                    t.dim(),
+                )
+            }
+        };
+        hanging(lines, &text, style, w, 2, 4);
+    }
 }
 
 /// Draws the details pane at its scroll position (clamped); returns the pane, its text

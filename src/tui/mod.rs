@@ -12,6 +12,7 @@ pub mod live;
 pub mod main_view;
 pub mod model;
 pub mod paste;
+mod push;
 pub mod screens;
 pub mod target;
 pub mod theme;
@@ -100,6 +101,7 @@ pub fn run(ctx: Context, opts: Options) -> anyhow::Result<()> {
     let scan = ctx.scan();
     model.identities = scan.found.iter().map(|f| f.identity.clone()).collect();
     model.notes = scan.notes.clone();
+    model.deployments.records = push::records(&ctx, &scan).into_iter().collect();
     let mut clipboard = Clipboard::new();
     let (tx, rx) = channel::<Msg>();
     let runtime = Runtime {
@@ -179,7 +181,8 @@ fn event_loop(
     let mut last_tick = Instant::now();
     loop {
         // Once a second when idle; faster only while the spinner turns.
-        let every = Duration::from_millis(if model.checking { 120 } else { 1000 });
+        let busy = model.checking || screens::push::working(model);
+        let every = Duration::from_millis(if busy { 120 } else { 1000 });
         let msg = if last_tick.elapsed() >= every {
             last_tick = Instant::now();
             runtime.tick(clipboard)
@@ -390,6 +393,7 @@ impl Runtime {
                 let s = c.scan();
                 #[cfg(debug_assertions)]
                 jobs::trace_scan("end");
+                let _ = tx.send(Msg::Targets(push::records(&c, &s)));
                 let _ = tx.send(Msg::Loaded {
                     identities: s.found.iter().map(|f| f.identity.clone()).collect(),
                     notes: s.notes,
@@ -557,6 +561,31 @@ impl Runtime {
                     ),
                     Ok(e) => screens::results::save_export(&c.cwd, &path, &e.text, &what),
                 })
+            }),
+            Effect::CheckDeployed { id, key } => {
+                self.job(move |_, c| push::check_deployed(&c, &id, key))
+            }
+            Effect::ProbePush { id, targets } => {
+                self.job(move |_, c| push::probe(&c, id, targets))
+            }
+            Effect::WritePush {
+                id,
+                writes,
+                settled,
+            } => self.job(move |_, c| push::write(&c, &id, writes, settled)),
+            Effect::IdentifyClipboard => self.job(move |_, c| {
+                // The same cap as `identify` on stdin.
+                Msg::Identified(crate::clipboard::read_text().and_then(|text| {
+                    if text.len() > crate::core::pasted::MAX_INPUT {
+                        return Err(format!(
+                            "the clipboard holds {} bytes, more than identify reads ({} bytes): not a key",
+                            text.len(),
+                            crate::core::pasted::MAX_INPUT
+                        ));
+                    }
+                    let report = app::identify::identify(&c, text.as_bytes());
+                    Ok(crate::display::identify::describe(&report))
+                }))
             }),
         }
     }

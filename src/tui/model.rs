@@ -17,7 +17,9 @@ pub use super::screens::actions::Session;
 pub use super::screens::confirm::ConfirmState;
 pub use super::screens::export::{EXPORT_FORMATS, ExportState};
 pub use super::screens::generate::GenerateState;
+pub use super::screens::identify::IdentifyState;
 pub use super::screens::log::LogState;
+pub use super::screens::push::{Deployments, PushOutcome, PushState};
 pub use super::screens::rotate::RotateState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,8 @@ pub enum Screen {
     Rotate(Box<RotateState>),
     Log(LogState),
     Confirm(ConfirmState),
+    Push(Box<PushState>),
+    Identify(IdentifyState),
 }
 
 pub struct Model {
@@ -120,6 +124,8 @@ pub struct Model {
     pub filter_input: super::input::TextField,
     /// The message log, auto-renew and other state of the whole session.
     pub session: Session,
+    /// Each identity's recorded push targets and what `D` last found there.
+    pub deployments: Deployments,
 }
 
 pub enum Msg {
@@ -190,6 +196,25 @@ pub enum Msg {
     GraceEnded(Result<String, String>),
     /// Where the export was saved, or why it was not.
     Saved(Result<String, String>),
+    /// Every identity's recorded push targets, read with each rescan.
+    Targets(Vec<(RecordKey, Vec<crate::store::targets::Record>)>),
+    /// What `deployed` found at each recorded target of one identity.
+    Deployed {
+        key: RecordKey,
+        rows: Result<Vec<crate::app::push::Deployed>, String>,
+    },
+    /// A push's probes: what each target holds before anything is written.
+    PushProbed {
+        id: String,
+        probes: Vec<(
+            crate::core::target::Target,
+            Result<crate::app::push::Existing, String>,
+        )>,
+    },
+    /// A push ended: each target's outcome (successes are recorded).
+    Pushed(Vec<PushOutcome>),
+    /// What `identify` said about the clipboard (never its text), or why it could not read it.
+    Identified(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +295,28 @@ pub enum Effect {
         fingerprint: String,
         what: String,
     },
+    /// Reads back every recorded target of `id` (`deployed`).
+    CheckDeployed {
+        id: String,
+        key: RecordKey,
+    },
+    /// Reads what each target holds before a push (`app::push::probe`).
+    ProbePush {
+        id: String,
+        targets: Vec<crate::core::target::Target>,
+    },
+    /// Writes the key to the targets decided on (`exists` for each), records successes.
+    WritePush {
+        id: String,
+        writes: Vec<(crate::core::target::Target, bool)>,
+        settled: Vec<PushOutcome>,
+    },
+    /// Reads the clipboard and identifies what is on it.
+    IdentifyClipboard,
 }
+
+/// Which identity's push records: kind and bare id (records are kept per kind and id).
+pub type RecordKey = (Kind, String);
 
 /// Which identity a registry answer is for: kind, id and location.
 pub type RowKey = (Kind, String, String);
@@ -333,6 +379,7 @@ impl Model {
             main: Default::default(),
             filter_input: Default::default(),
             session: Session::default(),
+            deployments: Deployments::default(),
         }
     }
 

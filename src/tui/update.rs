@@ -70,7 +70,7 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     m.toast_age = 0;
                 }
             }
-            if m.checking {
+            if m.checking || super::screens::push::working(m) {
                 m.spinner = m.spinner.wrapping_add(1);
             }
             let mut effects = effects;
@@ -214,6 +214,14 @@ fn apply(m: &mut Model, msg: Msg) -> Vec<Effect> {
         | Msg::RolledBack(_)
         | Msg::GraceEnded(_)
         | Msg::Saved(_)) => super::screens::actions::on_msg(m, msg),
+        msg
+        @ (Msg::Targets(_) | Msg::Deployed { .. } | Msg::PushProbed { .. } | Msg::Pushed(_)) => {
+            super::screens::push::on_msg(m, msg)
+        }
+        Msg::Identified(r) => {
+            super::screens::identify::on_result(m, r);
+            Vec::new()
+        }
     }
 }
 
@@ -320,6 +328,8 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
                     | Action::Badge
                     | Action::Rollback
                     | Action::EndGrace
+                    | Action::Push
+                    | Action::Deployed
             )
         )
     {
@@ -434,6 +444,27 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             | Action::EndGrace
             | Action::Log),
         ) => return super::screens::actions::on_action(m, a),
+        Some(Action::Push) => {
+            if let Some(id) = id {
+                return super::screens::push::open(m, id);
+            }
+        }
+        Some(Action::Deployed) => {
+            if let (Some(id), Some(i)) = (id, m.current()) {
+                let key = (i.kind, i.id.clone());
+                if m.deployments.of(&key).is_empty() {
+                    m.toast = Some(format!(
+                        "{} has no recorded push targets: p pushes it to one",
+                        i.label()
+                    ));
+                } else if !m.deployments.checking.contains(&key) {
+                    m.toast = Some(format!("Reading back the push targets of {}…", i.label()));
+                    m.deployments.checking.push(key.clone());
+                    return vec![Effect::CheckDeployed { id, key }];
+                }
+            }
+        }
+        Some(Action::Identify) => return super::screens::identify::open(m),
         None => {}
     }
     Vec::new()

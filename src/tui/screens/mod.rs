@@ -6,7 +6,9 @@ pub mod confirm;
 pub mod export;
 pub mod generate;
 pub mod help;
+pub mod identify;
 pub mod log;
+pub mod push;
 pub mod results;
 pub mod rotate;
 
@@ -39,6 +41,8 @@ pub fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         Screen::Rotate(_) => rotate::key(m, k),
         Screen::Log(_) => log::key(m, k),
         Screen::Confirm(_) => confirm::key(m, k),
+        Screen::Push(_) => push::key(m, k),
+        Screen::Identify(_) => identify::key(m, k),
     }
 }
 
@@ -52,6 +56,8 @@ pub fn draw(f: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         Screen::Rotate(st) => rotate::draw(f, area, st, t),
         Screen::Log(st) => log::draw(f, area, st, m, t),
         Screen::Confirm(st) => confirm::draw(f, area, st, t),
+        Screen::Push(st) => push::draw(f, area, st, m, t),
+        Screen::Identify(st) => identify::draw(f, area, st, t),
     }
 }
 
