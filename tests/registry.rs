@@ -348,6 +348,15 @@ fn registry_failures_are_per_identity_and_never_hang() {
             json!({"path_prefix": "/v1/sdk/agents", "status": 503}),
             "HTTP 503",
         ),
+        // A 200 that names no agent is no answer (read as "active" it hid a disabled one).
+        (
+            json!({"path_prefix": "/v1/sdk/agents", "status": 200, "body": {}}),
+            "malformed reply",
+        ),
+        (
+            json!({"path_prefix": "/v1/sdk/agents", "status": 200, "body": {"data": {}}}),
+            "malformed reply",
+        ),
     ];
     for (fault, reason) in cases {
         w.reg.clear_faults();

@@ -364,7 +364,14 @@ impl RegistryClient {
     /// `GET /v1/sdk/agents/{id}` (API key). `None` when the registry does not know the agent.
     pub async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, RegistryError> {
         let r = self.get(&["v1", "sdk", "agents", id], true).await?;
-        ok_or_none(r).map(|b| b.map(|b| model::agent_record(&b)))
+        // A 200 whose body names no agent (`{}`, `{"data":{}}`) is no answer: read as an
+        // active agent it would hide a disabled one.
+        match ok_or_none(r)?.map(|b| model::agent_record(&b)) {
+            Some(a) if a.id.is_none() && a.did.is_none() && a.status.is_none() => {
+                Err(RegistryError::Shape("agent record".into()))
+            }
+            other => Ok(other),
+        }
     }
 
     /// `GET /v1/sdk/agents` (API key): every agent of the key's organisation, as the
@@ -389,7 +396,12 @@ impl RegistryClient {
     /// `GET /v1/sdk/servers/{id}` (API key).
     pub async fn server(&self, id: &str) -> Result<Option<ServerRecord>, RegistryError> {
         let r = self.get(&["v1", "sdk", "servers", id], true).await?;
-        ok_or_none(r).map(|b| b.map(|b| model::server_record(&b)))
+        match ok_or_none(r)?.map(|b| model::server_record(&b)) {
+            Some(s) if s.id.is_none() && s.did.is_none() && s.status.is_none() => {
+                Err(RegistryError::Shape("server record".into()))
+            }
+            other => Ok(other),
+        }
     }
 
     /// `GET /v1/badges/{jti}/status` (public).

@@ -360,7 +360,17 @@ impl Keyring {
     pub fn writable(&self) -> Result<(), KeyringError> {
         match self.kind {
             #[cfg(target_os = "linux")]
-            StoreKind::SecretService => bounded(secret_service_writable),
+            // A daemon busy with (or just failing) an unlock prompt can drop one call
+            // ("NoReply"); ask once more before calling the store unusable.
+            StoreKind::SecretService => bounded(|| {
+                secret_service_writable().or_else(|e| match e {
+                    KeyringError::Locked => Err(e),
+                    _ => {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        secret_service_writable()
+                    }
+                })
+            }),
             _ => Ok(()),
         }
     }

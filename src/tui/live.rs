@@ -4,7 +4,7 @@
 
 use super::model::{Effect, Model, RowKey, Screen, row_key};
 use crate::core::badge::{BadgeState, SKEW_SECS};
-use crate::core::identity::{Identity, Kind, Problem};
+use crate::core::identity::{Code, Identity, Kind, Problem};
 use std::collections::HashMap;
 
 /// Every time-dependent fact re-derived for `now` (Unix seconds). A badge that was not
@@ -158,10 +158,25 @@ pub fn checked_one(m: &mut Model, i: Identity) {
             && x.location == i.location
             && x.fingerprint == i.fingerprint
     }) {
-        *slot = i;
+        if failed(&i) && slot.registry.is_some() && !failed(slot) {
+            // The registry could not answer this time: what it said before (a revoked
+            // badge, a disabled agent) still stands; the failure is added beside it.
+            for p in i.problems.iter().filter(|p| p.code == Code::RegistryError) {
+                if !slot.problems.contains(p) {
+                    slot.problems.push(p.clone());
+                }
+            }
+        } else {
+            *slot = i;
+        }
         crate::core::status::retime(slot, now);
     }
     m.reselect(kept);
+}
+
+/// An answer that is only "the registry could not be asked".
+fn failed(i: &Identity) -> bool {
+    i.registry.as_ref().is_some_and(|r| r.error.is_some()) || i.has_code(Code::RegistryError)
 }
 
 #[cfg(test)]
@@ -234,6 +249,45 @@ mod tests {
             ));
         update(&mut m, Msg::CheckedOne(Box::new(answered)));
         assert_eq!(m.current().unwrap().id, "c");
+    }
+
+    /// A re-check the registry could not answer keeps what it said before (a revoked
+    /// badge stays revoked) and adds the failure beside it; a real answer replaces both.
+    #[test]
+    fn a_failed_recheck_keeps_the_last_answer() {
+        let mut m = model();
+        let mut a = ident("a", "fp-a");
+        a.badge = Some(badge(BadgeState::Revoked, T0 - 100, T0 + 1000));
+        a.registry = Some(RegistryInfo {
+            url: "u".into(),
+            registered: Some(true),
+            did: None,
+            name: None,
+            status: Some("active".into()),
+            error: None,
+        });
+        a.problems
+            .push(Problem::error(Code::BadgeRevoked, "revoked", "f"));
+        m.identities = vec![a.clone()];
+        let mut failed = ident("a", "fp-a");
+        failed.registry = Some(RegistryInfo {
+            error: Some("HTTP 500".into()),
+            ..a.registry.clone().unwrap()
+        });
+        failed.problems.push(Problem::warning(
+            Code::RegistryError,
+            "could not check",
+            "f",
+        ));
+        update(&mut m, Msg::CheckedOne(Box::new(failed)));
+        let now = &m.identities[0];
+        assert!(now.has_code(Code::BadgeRevoked), "still revoked");
+        assert!(
+            now.has_code(Code::RegistryError),
+            "and the failure is shown"
+        );
+        update(&mut m, Msg::CheckedOne(Box::new(ident("a", "fp-a"))));
+        assert!(!m.identities[0].has_code(Code::RegistryError));
     }
 
     /// The clock runs: a badge goes valid → expiring → expired while the UI is open, and
