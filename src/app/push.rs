@@ -54,7 +54,7 @@ pub fn prepare(ctx: &Context, scan: &Scan, query: &str) -> Result<Prepared, AppE
             .unwrap_or_else(|| key.public().did_key()),
         fingerprint: key.public().fingerprint(),
     };
-    let redactor = Redactor::new(&value, &key);
+    let redactor = identity_redactor(found, Some(&value), Some(&key));
     Ok(Prepared {
         identity: found.identity.clone(),
         kind,
@@ -63,6 +63,39 @@ pub fn prepare(ctx: &Context, scan: &Scan, query: &str) -> Result<Prepared, AppE
         meta,
         redactor,
     })
+}
+
+/// The one redactor for every text a child CLI produces about `found`: it knows the
+/// current key (and `value`, the env value being pushed) and every archived key, so a
+/// CLI echoing a key rotated out (a target still holding it) is redacted too.
+pub fn identity_redactor(
+    found: &Found,
+    value: Option<&str>,
+    current: Option<&KeyPair>,
+) -> Redactor {
+    let archived = found
+        .dir
+        .as_deref()
+        .map(|d| archived_keys(d, found.identity.kind))
+        .unwrap_or_default();
+    let keys: Vec<&KeyPair> = current.into_iter().chain(archived.iter()).collect();
+    Redactor::for_keys(value, &keys)
+}
+
+/// Each archived private key of an identity directory, loaded as rotation loads them
+/// (capped reads); an `x` that disagrees with `d` does not matter here, `d` is the secret.
+fn archived_keys(dir: &std::path::Path, kind: Kind) -> Vec<KeyPair> {
+    crate::store::rotate::list_archive(dir, kind)
+        .into_iter()
+        .filter_map(|e| {
+            let path = std::path::Path::new(&e.path).join(crate::store::rotate::private_name(kind));
+            let text = crate::store::fs::read_small_text(&path).ok()?;
+            match kind {
+                Kind::Agent => crate::core::jwk::parse_private(&text).ok().map(|p| p.key),
+                Kind::McpServer => crate::core::pem::parse_private(&text).ok().map(|(k, _)| k),
+            }
+        })
+        .collect()
 }
 
 /// What is at a target before a push.
@@ -93,17 +126,19 @@ pub fn probe(b: &dyn Backend, p: &Prepared, timeout: Duration) -> Result<Existin
         return Ok(Existing::Missing);
     };
     let out = runner::run(&call, &p.value, b.install_hint(), timeout, &p.redactor)
-        .map_err(|e| failure(b, e))?;
-    Ok(match b.parse_read(&out)? {
-        Read::Missing => Existing::Missing,
-        Read::Present => Existing::Present,
-        Read::FieldMissing => Existing::NoField,
-        Read::Value(v) => match decode_any(p.kind, &v) {
-            Some(k) if k.public() == p.key.public() => Existing::Same,
-            Some(k) => Existing::Other(Some(k.public().fingerprint())),
-            None => Existing::Other(None),
+        .map_err(|e| p.redactor.redact(&failure(b, e)))?;
+    Ok(
+        match b.parse_read(&out).map_err(|e| p.redactor.redact(&e))? {
+            Read::Missing => Existing::Missing,
+            Read::Present => Existing::Present,
+            Read::FieldMissing => Existing::NoField,
+            Read::Value(v) => match decode_any(p.kind, &v) {
+                Some(k) if k.public() == p.key.public() => Existing::Same,
+                Some(k) => Existing::Other(Some(k.public().fingerprint())),
+                None => Existing::Other(None),
+            },
         },
-    })
+    )
 }
 
 /// A key read back, whichever kind's encoding it is in (a user may have pushed the
@@ -134,7 +169,7 @@ pub fn write(
     for call in b.write(exists, &p.meta, &p.value) {
         let carries_key = !matches!(call.input, Input::Nothing);
         let out = runner::run(&call, &p.value, b.install_hint(), timeout, &p.redactor)
-            .map_err(|e| failure(b, e))?;
+            .map_err(|e| p.redactor.redact(&failure(b, e)))?;
         if out.ok() {
             stored |= carries_key;
             continue;
@@ -147,6 +182,7 @@ pub fn write(
                 .unwrap_or_else(|| "none".into()),
             out.stderr.trim()
         );
+        let why = p.redactor.redact(&why);
         if stored {
             warnings.push(format!("the key is stored, but its metadata is not: {why}"));
         } else {
@@ -296,10 +332,16 @@ pub fn deployed(
         found: &'a Found,
         record: Record,
         archive: &'a [(String, i64)],
+        redactor: &'a Redactor,
     }
     let mut archives = Vec::new();
     let mut records = Vec::new();
+    let mut redactors = Vec::new();
     for f in found {
+        // The current key is loaded only to be redacted from what the CLIs print; one
+        // that cannot be loaded leaves the archived keys and the long-run rule.
+        let current = crate::app::keys::load_key(ctx, f).ok();
+        redactors.push(identity_redactor(f, None, current.as_ref()));
         let rs = targets::load(&ctx.home, f.identity.kind, &f.identity.id)
             .map_err(|e| AppError::Refused(e.to_string()))?;
         let archive: Vec<(String, i64)> = f
@@ -320,15 +362,22 @@ pub fn deployed(
                 found: f,
                 record: r.clone(),
                 archive: &archives[i],
+                redactor: &redactors[i],
             });
         }
     }
     Ok(parallel(&jobs, PARALLEL, |j| {
-        check(j.found, &j.record, j.archive, timeout)
+        check(j.found, &j.record, j.archive, j.redactor, timeout)
     }))
 }
 
-fn check(found: &Found, rec: &Record, archive: &[(String, i64)], timeout: Duration) -> Deployed {
+fn check(
+    found: &Found,
+    rec: &Record,
+    archive: &[(String, i64)],
+    redactor: &Redactor,
+    timeout: Duration,
+) -> Deployed {
     let current = found.public.as_ref().map(|p| p.fingerprint());
     let mut d = Deployed {
         id: found.identity.id.clone(),
@@ -351,13 +400,10 @@ fn check(found: &Found, rec: &Record, archive: &[(String, i64)], timeout: Durati
         d.state = State::WriteOnly;
         return d;
     };
-    // We do not load the private key here: redaction falls back to the long-run rule,
-    // which covers any key a CLI might echo.
-    let redactor = Redactor::generic();
-    let out = match runner::run(&call, "", b.install_hint(), timeout, &redactor) {
+    let out = match runner::run(&call, "", b.install_hint(), timeout, redactor) {
         Ok(o) => o,
         Err(e) => {
-            d.detail = Some(failure(b.as_ref(), e));
+            d.detail = Some(redactor.redact(&failure(b.as_ref(), e)));
             return d;
         }
     };

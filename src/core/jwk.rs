@@ -193,9 +193,36 @@ pub enum KidStatus {
     /// 43-character string"), never its text: a key pasted into `kid` must not be shown.
     NotDid(String),
     /// A DID of another method (e.g. did:web); the SDK accepts it but it is not the key DID.
+    /// Holds its shape ("a did:web DID (31 characters)"), never its text: a key pasted
+    /// after `did:` must not be shown either.
     OtherMethod(String),
-    /// A did:key of a different key, or an undecodable did:key.
+    /// A did:key of a different key, or an undecodable did:key. Holds a phrase naming only
+    /// the did:key expected (derived from the real public key), never the kid's text:
+    /// "did:key:" followed by a key's `d`, its hex, … would otherwise be printed.
     WrongKey(String),
+}
+
+/// Longest DID method name shown: real ones are short (key, web, peer, cheqd); a longer
+/// one may be a secret pasted after `did:`, and 7 characters is below any leak window.
+const MAX_METHOD_SHOWN: usize = 7;
+
+/// A DID's shape for messages: its method when that is a plausible method name, and its
+/// length — never the rest of its text.
+fn did_shape(kid: &str) -> String {
+    let n = kid.chars().count();
+    let method = kid
+        .strip_prefix("did:")
+        .and_then(|r| r.split(':').next())
+        .unwrap_or("");
+    if (1..=MAX_METHOD_SHOWN).contains(&method.len())
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        format!("a did:{method} DID ({n} characters)")
+    } else {
+        format!("a DID ({n} characters)")
+    }
 }
 
 impl KidStatus {
@@ -205,10 +232,18 @@ impl KidStatus {
             Some(k) if !k.starts_with("did:") => {
                 Self::NotDid(ValueShape::String(k.chars().count()).to_string())
             }
-            Some(k) if did::method(k) != "key" => Self::OtherMethod(k.to_string()),
+            Some(k) if did::method(k) != "key" => Self::OtherMethod(did_shape(k)),
             Some(k) => match did::parse_did_key(k) {
                 Ok(pk) if pk == *public => Self::Matches,
-                _ => Self::WrongKey(k.to_string()),
+                Ok(_) => Self::WrongKey(format!(
+                    "names another key, not this key's did:key ({} expected)",
+                    public.did_key()
+                )),
+                Err(_) => Self::WrongKey(format!(
+                    "is a did:key ({} characters) that does not decode, not this key's did:key ({} expected)",
+                    k.chars().count(),
+                    public.did_key()
+                )),
             },
         }
     }
@@ -640,10 +675,14 @@ mod tests {
         ))
         .unwrap();
         assert!(!p.x_matches());
-        assert_eq!(
-            p.kid_status(),
-            KidStatus::WrongKey("did:key:z6MkEnvVar".into())
-        );
+        // The kid's text is never kept: only the did:key expected, derived from `d`.
+        match p.kid_status() {
+            KidStatus::WrongKey(w) => {
+                assert!(!w.contains("z6MkEnvVar"), "{w}");
+                assert!(w.contains(&p.key.public().did_key()), "{w}");
+            }
+            other => panic!("{other:?}"),
+        }
         let q = parse_private(&format!(
             r#"{{"kty":"OKP","crv":"Ed25519","d":"{D}","kid":"key-1"}}"#
         ))

@@ -669,7 +669,7 @@ pub fn inspect_agent_in(
             )),
             KidStatus::WrongKey(k) => problems.push(Problem::error(
                 Code::KidMismatch,
-                format!("{AGENT_PUBLIC} kid {k} is not the did:key of this key: the SDK would announce the wrong DID"),
+                format!("{AGENT_PUBLIC} kid {k}: the SDK would announce the wrong DID"),
                 format!("set kid in public.jwk to the key DID shown by `capiscio-tui show {id}`"),
             )),
         }
@@ -765,8 +765,9 @@ pub fn describe_kid(status: &KidStatus) -> String {
         KidStatus::Matches => "matches the key".into(),
         KidStatus::Missing => "is missing".into(),
         KidStatus::NotDid(shape) => format!("is {shape}, not a DID"),
-        KidStatus::OtherMethod(k) => format!("{k} is not a did:key"),
-        KidStatus::WrongKey(k) => format!("{k} names a different key"),
+        // Both hold a description, never the kid's text (see KidStatus).
+        KidStatus::OtherMethod(k) => format!("is {k}, not a did:key"),
+        KidStatus::WrongKey(k) => k.clone(),
     }
 }
 

@@ -121,10 +121,10 @@ pub fn inspect_agent(env: &EnvSnapshot) -> Option<Found> {
             false
         }
         Ok(Some(kid)) => match kid {
-            Some(k) if k.starts_with("did:") => {
-                identity.did = Some(k.to_string());
-                true
-            }
+            // The SDK announces this kid as the DID, but it is never shown: a kid may be
+            // the key itself after `did:key:`. The DID shown is the key's did:key (set
+            // below), and a kid naming anything else is reported as a kid mismatch.
+            Some(k) if k.starts_with("did:") => true,
             _ => {
                 identity.problems.push(Problem::error(
                     Code::EnvInvalid,
@@ -276,7 +276,12 @@ mod tests {
         let f = inspect_agent(&env(&[(AGENT_VAR, &v)])).unwrap();
         assert!(f.loadable, "the SDK accepts any did: kid");
         assert!(f.identity.has_code(Code::KidMismatch));
-        assert_eq!(f.identity.did.as_deref(), Some("did:key:z6MkEnvVar"));
+        assert_eq!(
+            f.identity.did.as_deref(),
+            Some("did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw")
+        );
+        let shown = format!("{:?}", f.identity.problems);
+        assert!(!shown.contains("z6MkEnvVar"), "{shown}");
     }
 
     #[test]
