@@ -253,3 +253,48 @@ fn a_kid_made_of_the_key_is_never_echoed() {
         std::fs::remove_dir_all(seeded).unwrap();
     }
 }
+
+/// The UI's Deployed section (D) shows the same redacted detail: the CLI prints the
+/// current and archived keys and a prefix of one; none of it reaches the screen.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_tui),
+    ignore = "needs tmux: install it or set CAPISCIO_TUI_TEST_TUI=1"
+)]
+fn the_ui_deployed_section_redacts_every_key() {
+    const ID: &str = "41111111-1111-4111-8111-111111111111";
+    let home = Home::new();
+    home.generate_agent(ID, "leaky-agent");
+    let rec = Recorder::new();
+    let dir = home.agent_dir(ID);
+    doppler(&rec, &dir);
+    let path = rec.path(&[]);
+    let env = [("PATH", path.as_str())];
+    let out = home.run_env(&["--offline", "push", ID, "--to", "doppler:p/c#K"], &env);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = home.run_env(&["--offline", "rotate", ID, "--yes"], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let ds = all_ds(&home, ID);
+    assert_eq!(ds.len(), 2);
+    std::fs::write(rec.bin().join("evil"), "").unwrap();
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let hd = home.path().display();
+    let t = support::Tmux::start(
+        "redact-deployed",
+        200,
+        50,
+        &format!(
+            "cd {hd}; env -u DISPLAY -u WAYLAND_DISPLAY HOME={hd} PATH={path} TERM=xterm-256color {bin} --offline; sleep 30"
+        ),
+    );
+    t.wait_for("leaky-agent", 10);
+    t.wait_for("Deployed (1)", 10);
+    t.send(&["D"]);
+    let screen = t.wait_for("doppler:p/c#K  error", 20);
+    let screen = if screen.contains("[redacted]") {
+        screen
+    } else {
+        t.wait_for("[redacted]", 5)
+    };
+    assert_no_window("UI Deployed", &screen, &ds);
+}
