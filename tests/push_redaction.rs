@@ -298,3 +298,77 @@ fn the_ui_deployed_section_redacts_every_key() {
     };
     assert_no_window("UI Deployed", &screen, &ds);
 }
+
+fn x_enabled() -> bool {
+    let display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty());
+    let xclip = std::process::Command::new("xclip")
+        .arg("-version")
+        .output()
+        .is_ok();
+    if display && xclip && support::Tmux::available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CAPISCIO_TUI_TEST_X").is_none(),
+        "CAPISCIO_TUI_TEST_X is set but there is no DISPLAY, xclip or tmux"
+    );
+    eprintln!("skipped: needs an X display (DISPLAY), xclip and tmux");
+    false
+}
+
+fn set_clipboard(text: &str) {
+    let mut child = std::process::Command::new("xclip")
+        .args(["-i", "-selection", "clipboard"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    child.wait().unwrap();
+}
+
+/// The UI's identify dialog (i) on a copied JWK whose kid is made of its own `d`: the
+/// mismatch is reported with the expected did:key, the kid never shown.
+#[test]
+#[cfg_attr(
+    not(capiscio_test_x),
+    ignore = "needs an X display, xclip and tmux: set CAPISCIO_TUI_TEST_X=1 and run under xvfb-run"
+)]
+fn the_ui_identify_dialog_never_shows_a_kid_made_of_the_key() {
+    if !x_enabled() {
+        return;
+    }
+    const ID: &str = "51111111-1111-4111-8111-111111111111";
+    let home = Home::new();
+    home.generate_agent(ID, "kid-agent");
+    let jwk: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.agent_dir(ID).join("private.jwk")).unwrap(),
+    )
+    .unwrap();
+    let d = jwk["d"].as_str().unwrap().to_string();
+    let x = jwk["x"].as_str().unwrap().to_string();
+    let bin = env!("CARGO_BIN_EXE_capiscio-tui");
+    let display = std::env::var("DISPLAY").unwrap();
+    let xauth = std::env::var("XAUTHORITY")
+        .map(|x| format!("XAUTHORITY={x}"))
+        .unwrap_or_default();
+    let hd = home.path().display();
+    let t = support::Tmux::start(
+        "redact-identify-x",
+        140,
+        40,
+        &format!(
+            "cd {hd}; env -u WAYLAND_DISPLAY DISPLAY={display} {xauth} HOME={hd} TERM=xterm-256color {bin} --offline; sleep 30"
+        ),
+    );
+    t.wait_for("kid-agent", 10);
+    for (what, kid) in evil_kids(&d) {
+        set_clipboard(&format!(
+            r#"{AGENT_VAR}='{{"kty":"OKP","crv":"Ed25519","d":"{d}","x":"{x}","kid":"{kid}"}}'"#
+        ));
+        t.send(&["i"]);
+        let screen = t.wait_for("its CURRENT key", 10);
+        assert_no_window(&format!("UI identify {what}"), &screen, &[d.clone()]);
+        t.send(&["Escape"]);
+        t.wait_for("kid-agent", 5);
+    }
+}
