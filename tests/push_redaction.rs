@@ -367,7 +367,11 @@ fn the_ui_identify_dialog_never_shows_a_kid_made_of_the_key() {
         ));
         t.send(&["i"]);
         let screen = t.wait_for("its CURRENT key", 10);
-        assert_no_window(&format!("UI identify {what}"), &screen, &[d.clone()]);
+        assert_no_window(
+            &format!("UI identify {what}"),
+            &screen,
+            std::slice::from_ref(&d),
+        );
         t.send(&["Escape"]);
         t.wait_for("kid-agent", 5);
     }
