@@ -243,6 +243,7 @@ fn a_kid_made_of_the_key_is_never_echoed() {
             &["list"][..],
             &["show", "a1"][..],
             &["show", "a2"][..],
+            &["show", "env:CAPISCIO_AGENT_PRIVATE_KEY_JWK"][..],
             &["show", "a1", "--json"][..],
             &["doctor"][..],
             &["doctor", "--json"][..],
