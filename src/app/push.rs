@@ -120,6 +120,42 @@ fn failure(b: &dyn Backend, e: RunError) -> String {
     }
 }
 
+/// What a push may replace without asking: a target holding one of this identity's
+/// archived keys (what a rotation leaves behind), or a write-only target already
+/// recorded for it. The one rule for `push` and `rotate --push`, so the rotation's hint
+/// "`push ID` afterwards" works off a terminal too.
+pub struct Ours {
+    archived: Vec<String>,
+    recorded: Vec<Target>,
+}
+
+impl Ours {
+    pub fn of(ctx: &Context, found: &Found) -> Self {
+        let archived = found
+            .dir
+            .as_deref()
+            .map(|d| crate::store::rotate::list_archive(d, found.identity.kind))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| e.meta.map(|m| m.fingerprint))
+            .collect();
+        let recorded = targets::load(&ctx.home, found.identity.kind, &found.identity.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.target)
+            .collect();
+        Self { archived, recorded }
+    }
+
+    pub fn replaceable(&self, target: &Target, existing: &Existing) -> bool {
+        match existing {
+            Existing::Other(Some(fp)) => self.archived.contains(fp),
+            Existing::Present => self.recorded.contains(target),
+            _ => false,
+        }
+    }
+}
+
 /// Reads the target (or asks whether it exists) before writing.
 pub fn probe(b: &dyn Backend, p: &Prepared, timeout: Duration) -> Result<Existing, String> {
     let Some(call) = b.read() else {
@@ -187,6 +223,21 @@ pub fn write(
             warnings.push(format!("the key is stored, but its metadata is not: {why}"));
         } else {
             return Err(why);
+        }
+    }
+    // Defence in depth: a target string that changed the meaning of the CLI's
+    // arguments, or a CLI that says yes and does something else, shows here.
+    if stored && b.readable() {
+        match probe(b, p, timeout) {
+            Ok(Existing::Same) => {}
+            Ok(_) => {
+                return Err("the CLI reported success but the target does not hold the key".into());
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the CLI reported success but reading the target back failed: {e}"
+                ));
+            }
         }
     }
     Ok(warnings)

@@ -100,7 +100,8 @@ pub fn push(ctx: &Context, a: PushArgs) -> Result<ExitCode> {
         print(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, None)?;
+    let ours = ap::Ours::of(ctx, found);
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, &ours)?;
     if a.json {
         print(&json(&outcomes)?)?;
     } else {
@@ -123,7 +124,7 @@ fn write_all(
     list: &[Target],
     backends: &[Box<dyn crate::push::Backend>],
     p: &ap::Prepared,
-    ours: Option<&[String]>,
+    ours: &ap::Ours,
 ) -> Result<(Vec<Outcome>, usize)> {
     let id = &p.identity.id;
     let timeout = Duration::from_secs(a.timeout);
@@ -163,13 +164,7 @@ fn write_all(
                     Existing::Present => "it exists (its value cannot be read back)".to_string(),
                     _ => "it exists and holds something else".to_string(),
                 };
-                // `rotate --push`: a recorded target holding one of this identity's
-                // earlier keys, or a write-only one, is replaced without asking.
-                let replaceable = ours.is_some_and(|fps| match &other {
-                    Existing::Other(Some(fp)) => fps.contains(fp),
-                    Existing::Present => true,
-                    _ => false,
-                });
+                let replaceable = ours.replaceable(t, &other);
                 if a.yes
                     || replaceable
                     || (interactive
@@ -278,15 +273,8 @@ pub fn push_recorded(ctx: &Context, query: &str) -> Result<(String, bool)> {
         timeout: 60,
         json: false,
     };
-    let ours: Vec<String> = found
-        .dir
-        .as_deref()
-        .map(|d| crate::store::rotate::list_archive(d, found.identity.kind))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| e.meta.map(|m| m.fingerprint))
-        .collect();
-    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, Some(&ours))?;
+    let ours = ap::Ours::of(ctx, found);
+    let (outcomes, failed) = write_all(ctx, &scan, &a, &list, &backends, &p, &ours)?;
     Ok((
         render_outcomes(&outcomes, failed, &p.identity.id, &p.meta.fingerprint),
         failed == 0,

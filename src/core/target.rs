@@ -83,8 +83,13 @@ pub enum TargetError {
         position: usize,
         allowed: &'static str,
     },
-    #[error("the {part} of a {scheme} target cannot start with `-`, `.` or `/`")]
+    #[error("the {part} of a {scheme} target cannot start with `-`, `.`, `@` or `/`")]
     BadStart {
+        scheme: &'static str,
+        part: &'static str,
+    },
+    #[error("the {part} of a {scheme} target has an empty, `.` or `..` segment")]
+    DotSegment {
         scheme: &'static str,
         part: &'static str,
     },
@@ -113,6 +118,9 @@ enum Chars {
     Var,
     /// GitHub owners and repositories: letters, digits, `_ - .`.
     Repo,
+    /// A field or key inside a secret (vault `#field`, k8s `#key`, op `#field`): it
+    /// reaches a CLI as `field=value`-style syntax, so no `=`, `@` or `+`.
+    Key,
 }
 
 impl Chars {
@@ -122,7 +130,7 @@ impl Chars {
                 Chars::Name => "_-.+=@".contains(c),
                 Chars::Path => "_-.+=@/".contains(c),
                 Chars::Var => c == '_',
-                Chars::Repo => "_-.".contains(c),
+                Chars::Repo | Chars::Key => "_-.".contains(c),
             }
     }
 
@@ -131,7 +139,7 @@ impl Chars {
             Chars::Name => "letters, digits, `_ - . + = @`",
             Chars::Path => "letters, digits, `_ - . + = @ /`",
             Chars::Var => "letters, digits, `_`",
-            Chars::Repo => "letters, digits, `_ - .`",
+            Chars::Repo | Chars::Key => "letters, digits, `_ - .`",
         }
     }
 }
@@ -162,9 +170,15 @@ fn part(
             allowed: chars.describe(),
         });
     }
-    // A leading `-` would read as an option to the CLI; `.`/`/` make odd or absolute paths.
-    if s.starts_with(['-', '.', '/']) || s.ends_with('/') || s.contains("//") {
+    // A leading `-` would read as an option to the CLI, a leading `@` as "read this
+    // file" to some; `.`/`/` make odd or absolute paths.
+    if s.starts_with(['-', '.', '@', '/']) {
         return Err(TargetError::BadStart { scheme, part: name });
+    }
+    // `a/../b` would be stored somewhere else than the record says (and `a//b`, `a/`
+    // are not what they look like either).
+    if s.split('/').any(|seg| matches!(seg, "" | "." | "..")) {
+        return Err(TargetError::DotSegment { scheme, part: name });
     }
     Ok(s.to_string())
 }
@@ -238,7 +252,7 @@ impl std::str::FromStr for Target {
                 Ok(Target::Vault {
                     mount: part(scheme, "mount", mount, Chars::Name)?,
                     path: part(scheme, "path", path, Chars::Path)?,
-                    field: part(scheme, "field", field, Chars::Name)?,
+                    field: part(scheme, "field", field, Chars::Key)?,
                 })
             }
             "gcloud" => Ok(Target::Gcloud {
@@ -256,7 +270,7 @@ impl std::str::FromStr for Target {
                     context,
                     namespace: part(scheme, "namespace", namespace, Chars::Name)?,
                     secret: part(scheme, "secret", secret, Chars::Name)?,
-                    key: part(scheme, "key", key, Chars::Name)?,
+                    key: part(scheme, "key", key, Chars::Key)?,
                 })
             }
             "gh" => {
@@ -291,7 +305,7 @@ impl std::str::FromStr for Target {
                 Ok(Target::Op {
                     vault: part(scheme, "vault", vault, Chars::Name)?,
                     item: part(scheme, "item", item, Chars::Name)?,
-                    field: part(scheme, "field", field, Chars::Name)?,
+                    field: part(scheme, "field", field, Chars::Key)?,
                 })
             }
         }
@@ -453,8 +467,66 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_field_or_key_cannot_carry_cli_syntax() {
+        for s in [
+            "vault:secret/a#x=y",
+            "vault:secret/b#x=@loot",
+            "vault:secret/b#@loot",
+            "vault:secret/b#-x",
+            "vault:secret/b#.x",
+            "vault:secret/b#x+y",
+            "k8s:ns/s#k=v",
+            "k8s:ns/s#@k",
+            "op:v/i#f=x",
+            "doppler:p/c#A=B",
+            "gh:o/r#A=B",
+            "vault:@m/p#f",
+            "gcloud:@s",
+        ] {
+            let e = s.parse::<Target>().unwrap_err().to_string();
+            assert!(!e.contains("loot") && !e.contains("x=y"), "{e}");
+        }
+        for s in ["vault:secret/a#x.y_z-1", "k8s:ns/s#key.pem", "op:v/i#f-1"] {
+            assert_eq!(s.parse::<Target>().unwrap().to_string(), s);
+        }
+    }
+
+    #[test]
+    fn dot_and_empty_segments_are_refused_everywhere() {
+        for s in [
+            "vault:secret/a/../../sys/b#f",
+            "vault:secret/a/./b#f",
+            "vault:secret/../b#f",
+            "vault:secret/a/..#f",
+            "vault:secret/a//b#f",
+            "vault:secret/a/#f",
+            "vault:../p#f",
+            "aws-sm:a/../b",
+            "aws-sm:a/./b",
+            "aws-sm:a/..",
+            "aws-ssm:/a/../b",
+            "aws-ssm:a/./b",
+            "gcloud:..",
+            "k8s:../s#k",
+            "k8s:ns/..#k",
+            "k8s:c/../d:ns/s#k",
+            "op:../i#f",
+        ] {
+            let e = s.parse::<Target>().unwrap_err().to_string();
+            assert!(!e.contains(s.split_once(':').unwrap().1), "{s}: {e}");
+        }
+        // Dots inside a segment are fine.
+        for s in ["vault:secret/a.b/c..d#f", "aws-sm:a/b.c"] {
+            assert_eq!(s.parse::<Target>().unwrap().to_string(), s);
+        }
+    }
+
     fn name() -> impl Strategy<Value = String> {
         "[A-Za-z0-9][A-Za-z0-9_.+=@-]{0,20}"
+    }
+    fn key() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9][A-Za-z0-9_.-]{0,20}"
     }
     fn var() -> impl Strategy<Value = String> {
         "[A-Za-z0-9_]{1,20}"
@@ -486,13 +558,13 @@ mod tests {
                     region,
                     profile
                 }),
-            (name(), path(), name()).prop_map(|(mount, path, field)| Target::Vault {
+            (name(), path(), key()).prop_map(|(mount, path, field)| Target::Vault {
                 mount,
                 path,
                 field
             }),
             name().prop_map(|secret| Target::Gcloud { secret }),
-            (proptest::option::of(path()), name(), name(), name()).prop_map(
+            (proptest::option::of(path()), name(), name(), key()).prop_map(
                 |(context, namespace, secret, key)| Target::K8s {
                     context,
                     namespace,
@@ -517,7 +589,7 @@ mod tests {
                 config,
                 name
             }),
-            (name(), name(), name()).prop_map(|(vault, item, field)| Target::Op {
+            (name(), name(), key()).prop_map(|(vault, item, field)| Target::Op {
                 vault,
                 item,
                 field

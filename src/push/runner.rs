@@ -107,20 +107,44 @@ fn is_executable(p: &std::path::Path) -> bool {
     }
 }
 
-fn drain(mut r: impl std::io::Read) -> Zeroizing<Vec<u8>> {
-    let mut kept = Zeroizing::new(Vec::new());
+/// Output read so far, shared with the thread reading it: a caller that stops waiting
+/// (a grandchild holding the pipe open) still gets what the child wrote.
+type Sink = std::sync::Arc<std::sync::Mutex<Zeroizing<Vec<u8>>>>;
+
+fn drain(mut r: impl std::io::Read, kept: Sink) {
     let mut buf = Zeroizing::new([0u8; 8192]);
     loop {
         match r.read(&mut buf[..]) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                let Ok(mut kept) = kept.lock() else { break };
                 let room = OUTPUT_CAP.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
             }
         }
     }
-    kept
 }
+
+fn reader(
+    r: Option<impl std::io::Read + Send + 'static>,
+) -> (Sink, Option<std::thread::JoinHandle<()>>) {
+    let sink = Sink::default();
+    let handle = r.map(|r| {
+        let sink = sink.clone();
+        std::thread::spawn(move || drain(r, sink))
+    });
+    (sink, handle)
+}
+
+fn taken(sink: &Sink) -> Zeroizing<Vec<u8>> {
+    sink.lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+}
+
+/// How long output is still awaited after the child exits: its own writes are in the
+/// pipe by then; only something it started (and left holding the pipe) writes later.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `call`. `stdout` comes back as is (a read returns the key in it: the caller
 /// parses and drops it, never shows it); `stderr` comes back redacted.
@@ -170,14 +194,8 @@ pub fn run(
             let _ = w.write_all(&bytes);
         }
     });
-    let out = child
-        .stdout
-        .take()
-        .map(|o| std::thread::spawn(move || drain(o)));
-    let err = child
-        .stderr
-        .take()
-        .map(|e| std::thread::spawn(move || drain(e)));
+    let (out, out_t) = reader(child.stdout.take());
+    let (err, err_t) = reader(child.stderr.take());
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
@@ -193,6 +211,8 @@ pub fn run(
         }
     };
     let Some(status) = status else {
+        // The readers are left behind: a grandchild that escaped the group (setsid)
+        // may hold the pipes for as long as it likes.
         kill_group(&mut child);
         let _ = child.wait();
         return Err(RunError::Timeout {
@@ -200,9 +220,20 @@ pub fn run(
             secs: timeout.as_secs().max(1),
         });
     };
-    let _ = writer.join();
-    let stdout = out.and_then(|t| t.join().ok()).unwrap_or_default();
-    let stderr = err.and_then(|t| t.join().ok()).unwrap_or_default();
+    // EOF comes when every holder of the pipes is gone; a grandchild left running may
+    // never close them. Wait a little, never past the deadline, then stop whatever is
+    // left in the group and take what was written.
+    let until = (Instant::now() + EXIT_GRACE).min(deadline.max(Instant::now()));
+    let pending =
+        |t: &Option<std::thread::JoinHandle<()>>| t.as_ref().is_some_and(|t| !t.is_finished());
+    while (pending(&out_t) || pending(&err_t) || !writer.is_finished()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if pending(&out_t) || pending(&err_t) || !writer.is_finished() {
+        kill_group(&mut child);
+    }
+    let stdout = taken(&out);
+    let stderr = taken(&err);
     Ok(Finished {
         code: status.code(),
         stdout: Zeroizing::new(String::from_utf8_lossy(&stdout).into_owned()),
