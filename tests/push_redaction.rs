@@ -80,8 +80,8 @@ fn assert_output_clean(what: &str, out: &std::process::Output, ds: &[String]) {
     assert_no_window(&format!("{what} (stderr)"), &stderr(out), ds);
 }
 
-/// A doppler stand-in: reads fail (secret missing) until `evil` exists in its record
-/// directory's parent; then every call prints the identity's keys on stderr (the pretty
+/// A doppler stand-in that keeps what it is given (`push` reads every target back) until
+/// `evil` exists in its record directory's parent; then every call prints the identity's keys on stderr (the pretty
 /// private.jwk, `d`, its first 12 characters, each archived key's `d`) and exits 1.
 fn doppler(rec: &Recorder, agent_dir: &Path) {
     let evil = rec.bin().join("evil");
@@ -101,8 +101,13 @@ fn doppler(rec: &Recorder, agent_dir: &Path) {
   done
   exit 1
 fi
-case "$2" in get) echo 'Could not find requested secret' >&2; exit 1;; esac"#,
-            evil = evil.display()
+f="{st}/doppler-$5-$7-$3"
+case "$2" in
+  get) if [ -f "$f" ]; then cat "$f"; else echo 'Could not find requested secret' >&2; exit 1; fi;;
+  set) cp "$d/stdin" "$f";;
+esac"#,
+            evil = evil.display(),
+            st = rec.state().display()
         ),
     );
 }
