@@ -6,21 +6,10 @@
 mod support;
 
 use serde_json::json;
+use support::tmux_enabled as enabled;
 use support::*;
 
 const KEY: &str = "sk_test_0123456789abcdefSECRET";
-
-fn enabled() -> bool {
-    if Tmux::available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
-        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
-}
 
 fn launch(h: &Home, name: &str, size: (u16, u16), extra_env: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_capiscio-tui");

@@ -4,19 +4,8 @@
 
 mod support;
 
+use support::tmux_enabled as enabled;
 use support::*;
-
-fn enabled() -> bool {
-    if Tmux::available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
-        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
-}
 
 fn launch(h: &Home, name: &str, extra_env: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_capiscio-tui");

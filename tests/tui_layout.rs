@@ -7,19 +7,8 @@
 mod support;
 
 use std::path::Path;
+use support::tmux_enabled as enabled;
 use support::*;
-
-fn enabled() -> bool {
-    if Tmux::available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
-        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
-}
 
 /// The UI in a `w`×`h` tmux pane, HOME at `home` (the mouse is on by default).
 fn launch_at(home: &Path, name: &str, w: u16, h: u16, extra_env: &str) -> Tmux {

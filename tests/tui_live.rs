@@ -7,19 +7,8 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use support::tmux_enabled as enabled;
 use support::*;
-
-fn enabled() -> bool {
-    if Tmux::available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
-        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
-}
 
 /// The UI on `h` in a 120×32 pane, no display (so copies go over OSC 52).
 fn launch(h: &Home, name: &str, env: &str, args: &str) -> Tmux {

@@ -487,3 +487,17 @@ pub fn row_order(screen: &str, names: &[&'static str]) -> Vec<&'static str> {
 
 /// Push tests: CLI wrappers and stand-ins, loopback servers.
 pub mod push;
+
+/// Whether the tmux tests can run: tmux is there. With CAPISCIO_TUI_TEST_TUI set (CI), a
+/// missing tmux is a failure, not a skip.
+pub fn tmux_enabled() -> bool {
+    if Tmux::available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CAPISCIO_TUI_TEST_TUI").is_none(),
+        "CAPISCIO_TUI_TEST_TUI is set but tmux is missing"
+    );
+    eprintln!("skipped: tmux is not installed");
+    false
+}
