@@ -249,6 +249,12 @@ fn save_to_file_and_a_broken_key() {
     // f gives the real reason: the private key is malformed.
     t.send(&["f"]);
     t.wait_for("Nothing fixed for broken-agent: malformed-key", 10);
+    // Nor is there anything to push: p says why instead of opening a form.
+    t.send(&["p"]);
+    t.wait_for(
+        "Cannot push broken-agent: its private key cannot be loaded",
+        5,
+    );
     quit(&t, &h);
 }
 

@@ -628,7 +628,7 @@ pub fn footer(f: &mut Frame, r: Rect, m: &Model, t: &Theme) {
     let keys = if m.session.auto_renew {
         " ⟳ auto-renew on  c copy  e export  n new  R rotate  ? help  q quit"
     } else {
-        " c copy  e export  n new  R rotate  r refresh  / filter  ? help  q quit"
+        " c copy  e export  p push  n new  R rotate  r refresh  / filter  ? help  q quit"
     };
     // A pending clipboard clear always shows its live countdown.
     let right = match (&m.toast, m.clipboard_left) {

@@ -445,6 +445,14 @@ fn main_action(m: &mut Model, a: Option<Action>) -> Vec<Effect> {
             | Action::Log),
         ) => return super::screens::actions::on_action(m, a),
         Some(Action::Push) => {
+            // Nothing to push when the key cannot be loaded: say so now, not after a form.
+            if let Some(i) = m.current().filter(|i| !crate::display::key_loadable(i)) {
+                m.toast = Some(format!(
+                    "Cannot push {}: its private key cannot be loaded (see Problems in the details)",
+                    i.label()
+                ));
+                return Vec::new();
+            }
             if let Some(id) = id {
                 return super::screens::push::open(m, id);
             }
