@@ -99,6 +99,16 @@ fn json_of(out: &Finished) -> Result<serde_json::Value, String> {
         .map_err(|_| "the CLI's reply is not the JSON it documents".to_string())
 }
 
+/// A read the CLI failed: its "not found" (any of `markers` in its stderr) means the
+/// secret is missing; anything else is an error.
+fn missing_or_failed(out: &Finished, markers: &[&str]) -> Result<Read, String> {
+    if markers.iter().any(|m| out.stderr.contains(m)) {
+        Ok(Read::Missing)
+    } else {
+        Err(failed(out))
+    }
+}
+
 fn failed(out: &Finished) -> String {
     let msg = out.stderr.trim();
     let code = out
@@ -150,11 +160,7 @@ impl Backend for AwsSm {
     }
     fn parse_read(&self, out: &Finished) -> Result<Read, String> {
         if !out.ok() {
-            return if out.stderr.contains("ResourceNotFoundException") {
-                Ok(Read::Missing)
-            } else {
-                Err(failed(out))
-            };
+            return missing_or_failed(out, &["ResourceNotFoundException"]);
         }
         let v = json_of(out)?;
         match v.get("SecretString").and_then(|s| s.as_str()) {
@@ -243,11 +249,7 @@ impl Backend for AwsSsm {
     }
     fn parse_read(&self, out: &Finished) -> Result<Read, String> {
         if !out.ok() {
-            return if out.stderr.contains("ParameterNotFound") {
-                Ok(Read::Missing)
-            } else {
-                Err(failed(out))
-            };
+            return missing_or_failed(out, &["ParameterNotFound"]);
         }
         let v = json_of(out)?;
         match v.pointer("/Parameter/Value").and_then(|s| s.as_str()) {
@@ -392,11 +394,7 @@ impl Backend for Gcloud {
     }
     fn parse_read(&self, out: &Finished) -> Result<Read, String> {
         if !out.ok() {
-            return if out.stderr.contains("NOT_FOUND") {
-                Ok(Read::Missing)
-            } else {
-                Err(failed(out))
-            };
+            return missing_or_failed(out, &["NOT_FOUND"]);
         }
         Ok(Read::Value(out.stdout.clone()))
     }
@@ -485,11 +483,7 @@ impl Backend for K8s {
     }
     fn parse_read(&self, out: &Finished) -> Result<Read, String> {
         if !out.ok() {
-            return if out.stderr.contains("NotFound") || out.stderr.contains("not found") {
-                Ok(Read::Missing)
-            } else {
-                Err(failed(out))
-            };
+            return missing_or_failed(out, &["NotFound", "not found"]);
         }
         let v = json_of(out)?;
         let Some(b64) = v
@@ -638,11 +632,7 @@ impl Backend for Doppler {
     }
     fn parse_read(&self, out: &Finished) -> Result<Read, String> {
         if !out.ok() {
-            return if out.stderr.contains("Could not find") {
-                Ok(Read::Missing)
-            } else {
-                Err(failed(out))
-            };
+            return missing_or_failed(out, &["Could not find"]);
         }
         Ok(Read::Value(out.stdout.clone()))
     }
