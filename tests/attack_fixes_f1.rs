@@ -6,6 +6,7 @@
 mod support;
 
 use serde_json::json;
+use support::RegWorld as World;
 use support::tmux_enabled as enabled;
 use support::*;
 
@@ -123,49 +124,7 @@ fn extreme_badge_times_in_the_ui_and_auto_renew() {
     assert_eq!(renewals, 0, "an unverified badge is never renewed: {log}");
 }
 
-struct World {
-    home: Home,
-    reg: DevReg,
-}
-
 impl World {
-    fn env(&self) -> Vec<(&str, &str)> {
-        vec![
-            ("CAPISCIO_SERVER_URL", self.reg.url.as_str()),
-            ("CAPISCIO_API_KEY", KEY),
-        ]
-    }
-
-    fn agent(&self, n: u8, name: &str) -> String {
-        let id = format!("{n:02x}{n:02x}{n:02x}{n:02x}-0000-4000-8000-0000000000{n:02x}");
-        let key = capiscio_tui::core::key::KeyPair::from_seed(&[n; 32]);
-        capiscio_tui::store::disk::write_agent(
-            &self.home.agent_dir(&id),
-            &key,
-            Some(&format!(r#"{{"name":"{name}"}}"#)),
-        )
-        .unwrap();
-        let (code, _) = self.reg.post(
-            "/v1/sdk/agents",
-            &json!({"id": id, "name": name, "status": "active"}).to_string(),
-            Some(KEY),
-        );
-        assert_eq!(code, 201);
-        let out = self.home.run_env(&["register", &id], &self.env());
-        assert!(out.status.success(), "register: {}", stderr(&out));
-        id
-    }
-
-    fn dev_token(&self, id: &str, iat: i64, exp: i64) -> String {
-        let (code, v) = self.reg.post(
-            "/_dev/badges",
-            &json!({"agent_id": id, "iat": iat, "exp": exp}).to_string(),
-            None,
-        );
-        assert_eq!(code, 200, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
     fn badge_text(&self, id: &str) -> String {
         std::fs::read_to_string(self.home.agent_dir(id).join("badge.jwt")).unwrap()
     }
@@ -201,10 +160,7 @@ impl World {
 /// back an expired one, and says why.
 #[test]
 fn badge_request_keeps_a_valid_badge_when_the_registry_returns_an_expired_one() {
-    let w = World {
-        home: Home::new(),
-        reg: DevReg::start(&["--api-key", KEY]),
-    };
+    let w = World::start(KEY);
     let id = w.agent(5, "agent-five");
     let t = now();
     // Valid, and running out before the registry's next badge would (300 s).
@@ -269,10 +225,7 @@ fn auto_renew_keeps_the_valid_badge_and_backs_off() {
     if !enabled() {
         return;
     }
-    let w = World {
-        home: Home::new(),
-        reg: DevReg::start(&["--api-key", KEY]),
-    };
+    let w = World::start(KEY);
     let id = w.agent(6, "billing-agent");
     let t = now();
     // Under a fifth of its lifetime left, still valid for the whole test.

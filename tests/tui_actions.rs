@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::json;
+use support::RegWorld as World;
 use support::tmux_enabled as enabled;
 use support::*;
 
@@ -259,58 +260,6 @@ fn save_to_file_and_a_broken_key() {
 }
 
 /// Registry world: a dev registry with an API key, and agents registered with it.
-struct World {
-    home: Home,
-    reg: DevReg,
-}
-
-impl World {
-    fn env(&self) -> Vec<(&str, &str)> {
-        vec![
-            ("CAPISCIO_SERVER_URL", self.reg.url.as_str()),
-            ("CAPISCIO_API_KEY", KEY),
-        ]
-    }
-
-    fn agent(&self, n: u8, name: &str) -> String {
-        let id = format!("{n:02x}{n:02x}{n:02x}{n:02x}-0000-4000-8000-0000000000{n:02x}");
-        let key = capiscio_tui::core::key::KeyPair::from_seed(&[n; 32]);
-        capiscio_tui::store::disk::write_agent(
-            &self.home.agent_dir(&id),
-            &key,
-            Some(&format!(r#"{{"name":"{name}"}}"#)),
-        )
-        .unwrap();
-        let (code, _) = self.reg.post(
-            "/v1/sdk/agents",
-            &json!({"id": id, "name": name, "status": "active"}).to_string(),
-            Some(KEY),
-        );
-        assert_eq!(code, 201);
-        let out = self.home.run_env(&["register", &id], &self.env());
-        assert!(out.status.success(), "register: {}", stderr(&out));
-        id
-    }
-
-    fn dev_badge(&self, id: &str, iat: i64, exp: i64) {
-        let (code, v) = self.reg.post(
-            "/_dev/badges",
-            &json!({"agent_id": id, "iat": iat, "exp": exp}).to_string(),
-            None,
-        );
-        assert_eq!(code, 200, "{v}");
-        write(
-            &self.home.agent_dir(id).join("badge.jwt"),
-            v["token"].as_str().unwrap(),
-            0o600,
-        );
-    }
-
-    fn badge(&self, id: &str) -> capiscio_tui::core::badge::Badge {
-        let text = std::fs::read_to_string(self.home.agent_dir(id).join("badge.jwt")).unwrap();
-        capiscio_tui::core::badge::decode(text.trim()).unwrap()
-    }
-}
 
 #[test]
 #[cfg_attr(
@@ -326,6 +275,7 @@ fn badges_renew_by_hand_and_automatically() {
     let w = World {
         home: Home::new(),
         reg: DevReg::start(&["--api-key", KEY, "--badge-ttl", "7200"]),
+        key: KEY,
     };
     let a = w.agent(1, "agent-a");
     let b = w.agent(2, "agent-b");
@@ -376,10 +326,7 @@ fn the_wizard_moves_to_a_new_registry_agent() {
     if !enabled() {
         return;
     }
-    let w = World {
-        home: Home::new(),
-        reg: DevReg::start(&["--api-key", KEY]),
-    };
+    let w = World::start(KEY);
     let c = w.agent(3, "agent-c");
     let env = format!("CAPISCIO_SERVER_URL={} CAPISCIO_API_KEY={KEY}", w.reg.url);
     let t = launch(&w.home, "newagent", (120, 32), &env);
@@ -510,10 +457,7 @@ fn a_refused_register_step_resumes_on_a_new_registry_agent() {
     if !enabled() {
         return;
     }
-    let w = World {
-        home: Home::new(),
-        reg: DevReg::start(&["--api-key", KEY]),
-    };
+    let w = World::start(KEY);
     let d = w.agent(4, "agent-d");
     w.reg
         .fault(json!({"path_prefix": format!("/v1/sdk/agents/{d}/identity"), "status": 409}));

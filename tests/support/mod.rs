@@ -501,3 +501,71 @@ pub fn tmux_enabled() -> bool {
     eprintln!("skipped: tmux is not installed");
     false
 }
+
+/// A home and a dev registry with an API key, and agents registered with it the way the
+/// SDK creates them (for the registry, badge and renewal tests).
+pub struct RegWorld {
+    pub home: Home,
+    pub reg: DevReg,
+    pub key: &'static str,
+}
+
+impl RegWorld {
+    pub fn start(key: &'static str) -> Self {
+        Self {
+            home: Home::new(),
+            reg: DevReg::start(&["--api-key", key]),
+            key,
+        }
+    }
+
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("CAPISCIO_SERVER_URL", self.reg.url.as_str()),
+            ("CAPISCIO_API_KEY", self.key),
+        ]
+    }
+
+    /// A disk agent (key seeded with `n`) created in the registry and registered.
+    pub fn agent(&self, n: u8, name: &str) -> String {
+        let id = format!("{n:02x}{n:02x}{n:02x}{n:02x}-0000-4000-8000-0000000000{n:02x}");
+        let key = capiscio_tui::core::key::KeyPair::from_seed(&[n; 32]);
+        capiscio_tui::store::disk::write_agent(
+            &self.home.agent_dir(&id),
+            &key,
+            Some(&format!(r#"{{"name":"{name}"}}"#)),
+        )
+        .unwrap();
+        let (code, _) = self.reg.post(
+            "/v1/sdk/agents",
+            &serde_json::json!({"id": id, "name": name, "status": "active"}).to_string(),
+            Some(self.key),
+        );
+        assert_eq!(code, 201);
+        let out = self.home.run_env(&["register", &id], &self.env());
+        assert!(out.status.success(), "register: {}", stderr(&out));
+        id
+    }
+
+    /// A badge the dev registry issues for `id` with these times.
+    pub fn dev_token(&self, id: &str, iat: i64, exp: i64) -> String {
+        let (code, v) = self.reg.post(
+            "/_dev/badges",
+            &serde_json::json!({"agent_id": id, "iat": iat, "exp": exp}).to_string(),
+            None,
+        );
+        assert_eq!(code, 200, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// As [`RegWorld::dev_token`], written as the agent's badge.jwt.
+    pub fn dev_badge(&self, id: &str, iat: i64, exp: i64) {
+        let token = self.dev_token(id, iat, exp);
+        write(&self.home.agent_dir(id).join("badge.jwt"), token, 0o600);
+    }
+
+    pub fn badge(&self, id: &str) -> capiscio_tui::core::badge::Badge {
+        let text = fs::read_to_string(self.home.agent_dir(id).join("badge.jwt")).unwrap();
+        capiscio_tui::core::badge::decode(text.trim()).unwrap()
+    }
+}
