@@ -16,6 +16,7 @@ pub mod push;
 pub mod register;
 pub mod resolve;
 pub mod rotate;
+pub mod save;
 pub mod status;
 
 pub use context::Context;

@@ -559,7 +559,7 @@ impl Runtime {
                         "the key changed on disk since the preview (rotated?): nothing saved — the picker shows the new key; save again"
                             .into(),
                     ),
-                    Ok(e) => screens::results::save_export(&c.cwd, &path, &e.text, &what),
+                    Ok(e) => app::save::save_export(&c.cwd, &path, &e.text, &what),
                 })
             }),
             Effect::CheckDeployed { id, key } => {
