@@ -345,6 +345,9 @@ fn case(action: Action) -> Option<Case> {
         // error's shape, then the backend it names). Pushing itself: tests/tui_push.rs.
         Action::Push => |h| {
             let t = open(h, "push", "");
+            // The footer names it.
+            let footer = t.capture().lines().last().unwrap_or("").to_string();
+            assert!(footer.contains("p push"), "{footer:?}");
             t.send(&["p"]);
             t.wait_for("Push zeta-agent", 5);
             t.wait_for("new target…", 5);
